@@ -1,0 +1,1 @@
+namespace Millisampler.ServiceDefaults; internal static class Placeholder { }
