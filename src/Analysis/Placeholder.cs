@@ -1,0 +1,1 @@
+namespace Millisampler.Analysis; internal static class Placeholder { }
