@@ -1,1 +1,0 @@
-namespace Millisampler.Analysis; internal static class Placeholder { }
