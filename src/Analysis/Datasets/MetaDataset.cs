@@ -89,6 +89,14 @@ public static class MetaDataset
         return files;
     }
 
+    /// <summary>Writes <paramref name="file"/> as plain (not gzipped) JSON to <paramref name="stream"/>, e.g. standard output.</summary>
+    public static void WriteJson(Stream stream, MetaHostFile file)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(file);
+        MetaJson.Write(stream, file);
+    }
+
     /// <summary>
     /// Writes <paramref name="file"/> atomically: to a temporary file in the same directory, flushed to disk, then
     /// renamed over <paramref name="path"/>; a reader never sees a half-written file. Gzip-compressed unless the name

@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Millisampler tc programs: per time bin and per CPU, count bytes, packets, ECN-CE bytes,
+ * retransmitted TCP bytes, cross-region bytes and a distinct-flow sketch, on ingress and
+ * egress of the watched interfaces.
+ *
+ * Every program returns TC_ACT_UNSPEC (== TCX_NEXT): the packet's fate is left to whatever
+ * runs after us on the hook.
+ */
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "millisampler.h"
+
+#define MS_CONTINUE TC_ACT_UNSPEC /* -1, the same value as TCX_NEXT */
+#define MS_RTT_REFRESH_NS (10ULL * 1000 * 1000)
+#define MS_MAX_IPV6_EXT 4
+
+#ifndef MS_MAX_BINS
+#define MS_MAX_BINS 2000
+#endif
+#ifndef MS_MAX_FLOWS
+#define MS_MAX_FLOWS 32768
+#endif
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ms_config);
+} ms_config SEC(".maps");
+
+/* The agent may resize max_entries before load (bins per run). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_MAX_BINS);
+	__type(key, __u32);
+	__type(value, struct ms_bin);
+} ms_bins SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MS_MAX_BINS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct ms_sketch);
+} ms_sketch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MS_MAX_FLOWS);
+	__type(key, struct ms_flow_key);
+	__type(value, struct ms_flow);
+} ms_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1024);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ms_prefix_key);
+	__type(value, struct ms_prefix_value);
+} ms_prefixes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ms_stats);
+} ms_stats SEC(".maps");
+
+/* What the parser learned about one packet. */
+struct ms_pkt {
+	struct ms_flow_key key;
+	__u8 dir;        /* 0 when the packet goes lo->hi in the canonical key */
+	__u8 is_ip;
+	__u8 ce;
+	__u8 has_ports;
+	__u8 is_tcp;
+	__u8 tcp_flags;  /* bit 0: SYN, bit 1: FIN */
+	__u32 seq;
+	__u32 payload;   /* TCP payload bytes */
+	__u32 remote[4]; /* the peer's address (source on ingress, destination on egress) */
+};
+
+static __always_inline __u32 ms_zero_key(void) { return 0; }
+
+static __always_inline void ms_stat_not_parsed(void)
+{
+	__u32 k = ms_zero_key();
+	struct ms_stats *s = bpf_map_lookup_elem(&ms_stats, &k);
+
+	if (s)
+		s->not_parsed++;
+}
+
+/* Compares (a, pa) with (b, pb); negative when a sorts first. */
+static __always_inline int ms_cmp_endpoint(const __u32 *a, __u16 pa, const __u32 *b, __u16 pb)
+{
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	}
+	if (pa != pb)
+		return pa < pb ? -1 : 1;
+	return 0;
+}
+
+static __always_inline void ms_canonicalize(struct ms_pkt *p, const __u32 *src, __u16 sport,
+					    const __u32 *dst, __u16 dport)
+{
+	if (ms_cmp_endpoint(src, sport, dst, dport) <= 0) {
+		__builtin_memcpy(p->key.addr_lo, src, 16);
+		__builtin_memcpy(p->key.addr_hi, dst, 16);
+		p->key.port_lo = sport;
+		p->key.port_hi = dport;
+		p->dir = 0;
+	} else {
+		__builtin_memcpy(p->key.addr_lo, dst, 16);
+		__builtin_memcpy(p->key.addr_hi, src, 16);
+		p->key.port_lo = dport;
+		p->key.port_hi = sport;
+		p->dir = 1;
+	}
+}
+
+/* Parses TCP/UDP ports (and TCP sequence state) at l4; end_l3 is where the IP payload ends. */
+static __always_inline void ms_parse_l4(struct ms_pkt *p, void *l4, void *data_end, __u64 l4_len,
+					__u16 *sport, __u16 *dport)
+{
+	if (p->key.proto == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > data_end)
+			return;
+		__u32 hlen = th->doff * 4;
+
+		if (hlen < sizeof(*th))
+			return;
+		*sport = bpf_ntohs(th->source);
+		*dport = bpf_ntohs(th->dest);
+		p->has_ports = 1;
+		p->is_tcp = 1;
+		p->seq = bpf_ntohl(th->seq);
+		p->payload = l4_len > hlen ? (__u32)(l4_len - hlen) : 0;
+		p->tcp_flags = (th->syn ? 1 : 0) | (th->fin ? 2 : 0);
+	} else if (p->key.proto == IPPROTO_UDP) {
+		struct udphdr *uh = l4;
+
+		if ((void *)(uh + 1) > data_end)
+			return;
+		*sport = bpf_ntohs(uh->source);
+		*dport = bpf_ntohs(uh->dest);
+		p->has_ports = 1;
+	}
+}
+
+/*
+ * Parses Ethernet (one VLAN tag at most), IPv4 or IPv6 and TCP/UDP. Returns 0 when the packet
+ * is not IP or its headers are out of reach; the caller still counts its bytes and packets.
+ * Header offsets are kept as small bounded scalars so the verifier can check every access.
+ */
+static __always_inline int ms_parse(struct __sk_buff *skb, bool ingress, struct ms_pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	__u32 src[4] = {}, dst[4] = {};
+	__u16 sport = 0, dport = 0;
+	__u32 l3_off = sizeof(*eth);
+	__u16 proto;
+
+	if ((void *)(eth + 1) > data_end)
+		return 0;
+	proto = eth->h_proto;
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+		__be16 *inner = data + l3_off + 2;
+
+		if ((void *)(inner + 1) > data_end)
+			return 0;
+		proto = *inner;
+		l3_off += 4;
+	}
+
+	/* The frame may be a GSO/GRO super-packet: the IP length then covers all its segments. */
+	__u64 frame_end = skb->len;
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *iph = data + l3_off;
+
+		if ((void *)(iph + 1) > data_end) {
+			ms_stat_not_parsed();
+			return 0;
+		}
+		__u32 ihl = iph->ihl * 4;
+
+		if (ihl < sizeof(*iph))
+			return 0;
+		p->is_ip = 1;
+		p->ce = (iph->tos & 3) == 3;
+		p->key.family = 4;
+		p->key.proto = iph->protocol;
+		src[0] = iph->saddr;
+		dst[0] = iph->daddr;
+
+		__u64 tot = bpf_ntohs(iph->tot_len);
+		__u64 ip_end = (tot && l3_off + tot < frame_end) ? l3_off + tot : frame_end;
+		__u32 l4_off = l3_off + ihl;
+
+		/* Only the first fragment carries the transport header. */
+		if (!(iph->frag_off & bpf_htons(0x1fff)) && l4_off < ip_end)
+			ms_parse_l4(p, data + l4_off, data_end, ip_end - l4_off, &sport, &dport);
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = data + l3_off;
+
+		if ((void *)(ip6 + 1) > data_end) {
+			ms_stat_not_parsed();
+			return 0;
+		}
+		p->is_ip = 1;
+		p->ce = ((bpf_ntohl(*(__be32 *)ip6) >> 20) & 3) == 3;
+		p->key.family = 6;
+		__builtin_memcpy(src, &ip6->saddr, 16);
+		__builtin_memcpy(dst, &ip6->daddr, 16);
+
+		__u64 plen = bpf_ntohs(ip6->payload_len);
+		__u64 ip_end = (plen && l3_off + 40 + plen < frame_end) ? l3_off + 40 + plen : frame_end;
+		__u8 next = ip6->nexthdr;
+		__u32 off = l3_off + sizeof(*ip6);
+
+#pragma unroll
+		for (int i = 0; i < MS_MAX_IPV6_EXT; i++) {
+			if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING &&
+			    next != IPPROTO_DSTOPTS && next != IPPROTO_FRAGMENT)
+				break;
+			__u8 *ext = data + off;
+
+			if ((void *)(ext + 4) > data_end)
+				return 1;
+			if (next == IPPROTO_FRAGMENT) {
+				/* Only the first fragment (offset 0) carries the transport header. */
+				__be16 frag = *(__be16 *)(ext + 2);
+
+				next = (frag & bpf_htons(0xfff8)) ? IPPROTO_NONE : ext[0];
+				off += 8;
+			} else {
+				next = ext[0];
+				off += (ext[1] + 1) * 8;
+			}
+			off &= 0x3fff;
+		}
+		p->key.proto = next;
+		if (off < ip_end)
+			ms_parse_l4(p, data + off, data_end, ip_end - off, &sport, &dport);
+	} else {
+		return 0;
+	}
+
+	__builtin_memcpy(p->remote, ingress ? src : dst, 16);
+	ms_canonicalize(p, src, sport, dst, dport);
+	return 1;
+}
+
+/* A 64-bit mix of the canonical key, for the flow's sketch bit. */
+static __always_inline __u32 ms_flow_hash(const struct ms_flow_key *k)
+{
+	const __u32 *w = (const __u32 *)k;
+	__u64 h = 0x9e3779b97f4a7c15ULL;
+
+#pragma unroll
+	for (int i = 0; i < sizeof(*k) / 4; i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 29;
+	return (__u32)h;
+}
+
+/* Region from the override list, looked up on the peer's address. */
+static __always_inline int ms_prefix_region(const struct ms_pkt *p, __u32 *region)
+{
+	struct ms_prefix_key pk = { .prefixlen = 128 };
+	struct ms_prefix_value *v;
+
+	if (p->key.family == 4) {
+		pk.addr[10] = 0xff;
+		pk.addr[11] = 0xff;
+		__builtin_memcpy(&pk.addr[12], &p->remote[0], 4);
+	} else {
+		__builtin_memcpy(pk.addr, p->remote, 16);
+	}
+	v = bpf_map_lookup_elem(&ms_prefixes, &pk);
+	if (!v)
+		return 0;
+	*region = v->region;
+	return 1;
+}
+
+static __always_inline void ms_classify_prefix(struct ms_flow *f, const struct ms_pkt *p,
+					       const struct ms_config *cfg)
+{
+	__u32 region;
+
+	f->prefix_gen = cfg->prefix_gen;
+	if (ms_prefix_region(p, &region)) {
+		f->region = region;
+		f->region_src = MS_REGION_SRC_PREFIX;
+	} else if (f->region_src == MS_REGION_SRC_PREFIX) {
+		f->region = MS_REGION_LOCAL;
+		f->region_src = MS_REGION_SRC_NONE;
+	}
+}
+
+static __always_inline struct ms_flow *ms_flow_get(struct ms_pkt *p, const struct ms_config *cfg)
+{
+	struct ms_flow *f = bpf_map_lookup_elem(&ms_flows, &p->key);
+
+	if (f) {
+		if (f->prefix_gen != cfg->prefix_gen)
+			ms_classify_prefix(f, p, cfg);
+		return f;
+	}
+
+	struct ms_flow nf = {};
+
+	nf.sketch_bit = ms_flow_hash(&p->key) & (MS_SKETCH_BITS - 1);
+	nf.prefix_gen = cfg->prefix_gen;
+	__u32 region;
+
+	if (ms_prefix_region(p, &region)) {
+		nf.region = region;
+		nf.region_src = MS_REGION_SRC_PREFIX;
+	}
+	if (bpf_map_update_elem(&ms_flows, &p->key, &nf, BPF_NOEXIST) &&
+	    bpf_map_lookup_elem(&ms_flows, &p->key) == NULL) {
+		__u32 k = ms_zero_key();
+		struct ms_stats *s = bpf_map_lookup_elem(&ms_stats, &k);
+
+		if (s)
+			s->flow_insert_fail++;
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&ms_flows, &p->key);
+}
+
+/* Refreshes a flow's class from the sending socket's smoothed RTT (egress only). */
+static __always_inline void ms_classify_rtt(struct __sk_buff *skb, struct ms_flow *f,
+					    const struct ms_config *cfg, __u64 now)
+{
+	if (f->region_src == MS_REGION_SRC_PREFIX)
+		return;
+	if (f->region_src == MS_REGION_SRC_RTT && now - f->rtt_checked_ns < MS_RTT_REFRESH_NS)
+		return;
+
+	struct bpf_sock *sk = skb->sk;
+
+	if (!sk)
+		return;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return;
+	struct bpf_tcp_sock *tp = bpf_tcp_sock(sk);
+
+	if (!tp || !tp->srtt_us)
+		return;
+	f->rtt_checked_ns = now;
+	/* srtt_us holds the smoothed RTT in microseconds, shifted left by 3. */
+	f->region = (tp->srtt_us >> 3) > cfg->rtt_threshold_us ? MS_REGION_REMOTE : MS_REGION_LOCAL;
+	f->region_src = MS_REGION_SRC_RTT;
+}
+
+/*
+ * Sequence tracking: a TCP segment carrying payload that starts below the highest sequence end
+ * already seen in its direction repeats data, so its overlapping payload is counted as
+ * retransmitted. Returns the retransmitted payload bytes.
+ */
+static __always_inline __u32 ms_track_seq(struct ms_flow *f, const struct ms_pkt *p)
+{
+	__u32 d = p->dir & 1;
+	__u32 end = p->seq + p->payload + (p->tcp_flags & 1) + ((p->tcp_flags >> 1) & 1);
+	__u32 rx = 0;
+
+	if (f->seq_valid[d]) {
+		__u32 seen = f->seq_end[d];
+
+		if (p->payload && (__s32)(p->seq - seen) < 0) {
+			__u32 overlap = seen - p->seq;
+
+			rx = overlap < p->payload ? overlap : p->payload;
+		}
+		if ((__s32)(end - seen) > 0)
+			f->seq_end[d] = end;
+	} else {
+		f->seq_end[d] = end;
+		f->seq_valid[d] = 1;
+	}
+	return rx;
+}
+
+static __always_inline int ms_handle(struct __sk_buff *skb, bool ingress, bool tai)
+{
+	__u32 k = ms_zero_key();
+	struct ms_config *cfg = bpf_map_lookup_elem(&ms_config, &k);
+
+	/* The disarmed path: one inlined array lookup and a load. */
+	if (!cfg || !cfg->armed)
+		return MS_CONTINUE;
+
+	__u64 now = tai ? bpf_ktime_get_tai_ns() : bpf_ktime_get_ns();
+	__u64 start = cfg->start_ns;
+
+	if (now < start || cfg->bin_width_ns == 0) {
+		struct ms_stats *s = bpf_map_lookup_elem(&ms_stats, &k);
+
+		if (s)
+			s->armed_early++;
+		return MS_CONTINUE;
+	}
+	__u32 bin = (now - start) / cfg->bin_width_ns;
+
+	if (bin >= cfg->nbins) {
+		struct ms_stats *s = bpf_map_lookup_elem(&ms_stats, &k);
+
+		if (s)
+			s->armed_late++;
+		return MS_CONTINUE;
+	}
+
+	/*
+	 * Per-CPU values need no atomics: tc programs run with bottom halves disabled (egress) or
+	 * in softirq (ingress), so two of our programs never interleave on one CPU.
+	 */
+	struct ms_bin *b = bpf_map_lookup_elem(&ms_bins, &bin);
+
+	if (!b)
+		return MS_CONTINUE;
+
+	__u64 len = skb->len;
+	__u32 segs = skb->gso_segs ? skb->gso_segs : 1;
+
+	if (ingress) {
+		b->in_bytes += len;
+		b->in_packets += segs;
+	} else {
+		b->out_bytes += len;
+		b->out_packets += segs;
+	}
+
+	struct ms_pkt p = {};
+
+	if (!ms_parse(skb, ingress, &p))
+		return MS_CONTINUE;
+	if (ingress && p.ce)
+		b->in_ce_bytes += len;
+
+	struct ms_flow *f = ms_flow_get(&p, cfg);
+
+	if (!f)
+		return MS_CONTINUE;
+
+	if (p.is_tcp) {
+		__u32 rx = ms_track_seq(f, &p);
+
+		if (rx) {
+			if (ingress)
+				b->in_rxmit_bytes += rx;
+			else
+				b->out_rxmit_bytes += rx;
+		}
+		if (!ingress)
+			ms_classify_rtt(skb, f, cfg, now);
+	}
+	if (f->region == MS_REGION_REMOTE) {
+		if (ingress)
+			b->in_xregion_bytes += len;
+		else
+			b->out_xregion_bytes += len;
+	}
+
+	/*
+	 * The sketch is shared by all CPUs: test before set, so a flow writes its bit once per bin
+	 * and later packets only read the cache line.
+	 */
+	struct ms_sketch *sk = bpf_map_lookup_elem(&ms_sketch, &bin);
+
+	if (sk) {
+		__u32 bit = f->sketch_bit & (MS_SKETCH_BITS - 1);
+		__u64 mask = 1ULL << (bit & 63);
+		__u64 *word = ingress ? &sk->in[bit >> 6] : &sk->out[bit >> 6];
+
+		if (!(*word & mask))
+			__sync_fetch_and_or(word, mask);
+	}
+	return MS_CONTINUE;
+}
+
+SEC("tc")
+int ms_ingress(struct __sk_buff *skb) { return ms_handle(skb, true, true); }
+
+SEC("tc")
+int ms_egress(struct __sk_buff *skb) { return ms_handle(skb, false, true); }
+
+/* The same programs reading CLOCK_MONOTONIC, for kernels without bpf_ktime_get_tai_ns (< 6.1). */
+SEC("tc")
+int ms_ingress_mono(struct __sk_buff *skb) { return ms_handle(skb, true, false); }
+
+SEC("tc")
+int ms_egress_mono(struct __sk_buff *skb) { return ms_handle(skb, false, false); }
+
+/* An empty program, attached nowhere: the baseline that benchmarks subtract. */
+SEC("tc")
+int ms_empty(struct __sk_buff *skb) { return MS_CONTINUE; }

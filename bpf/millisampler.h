@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Types shared by the kernel program and the agent. Every struct here is mirrored in
+ * src/Agent/Bpf/Native/SharedTypes.cs with [StructLayout(LayoutKind.Sequential)], and a test
+ * checks that the sizes the loaded object reports match the C# ones.
+ */
+#ifndef MILLISAMPLER_H
+#define MILLISAMPLER_H
+
+#include <linux/types.h>
+
+
+/* Connection sketch: bits per direction per bin (linear counting, see docs/sampler.md). */
+#define MS_SKETCH_WORDS 64
+#define MS_SKETCH_BITS (MS_SKETCH_WORDS * 64)
+
+/* Cross-region classes of a flow. */
+#define MS_REGION_LOCAL 0
+#define MS_REGION_REMOTE 1
+
+/* Where a flow's class came from. */
+#define MS_REGION_SRC_NONE 0
+#define MS_REGION_SRC_RTT 1
+#define MS_REGION_SRC_PREFIX 2
+
+/* Written by the agent to arm or disarm a run; read by every packet. */
+struct ms_config {
+	__u64 start_ns;         /* start of bin 0 on the clock the program reads */
+	__u64 bin_width_ns;     /* > 0 whenever armed */
+	__u32 nbins;            /* bins in this run, <= max_entries of ms_bins */
+	__u32 armed;            /* 0: count nothing */
+	__u32 rtt_threshold_us; /* flows with a smoothed RTT above this are cross-region */
+	__u32 prefix_gen;       /* bumped when ms_prefixes changes, so cached classes are redone */
+};
+
+/* Counters of one bin on one CPU. */
+struct ms_bin {
+	__u64 in_bytes;
+	__u64 out_bytes;
+	__u64 in_packets;
+	__u64 out_packets;
+	__u64 in_ce_bytes;
+	__u64 in_rxmit_bytes;   /* TCP payload bytes below the highest sequence seen */
+	__u64 out_rxmit_bytes;
+	__u64 in_xregion_bytes;
+	__u64 out_xregion_bytes;
+};
+
+/* Distinct-flow bitmaps of one bin, shared by all CPUs. */
+struct ms_sketch {
+	__u64 in[MS_SKETCH_WORDS];
+	__u64 out[MS_SKETCH_WORDS];
+};
+
+/*
+ * A flow in canonical order (the lower address/port pair first), so both directions of a
+ * connection find the same entry. IPv4 addresses sit in word 0, the other words are zero.
+ */
+struct ms_flow_key {
+	__u32 addr_lo[4];
+	__u32 addr_hi[4];
+	__u16 port_lo;
+	__u16 port_hi;
+	__u8 family;  /* 4 or 6 */
+	__u8 proto;   /* IPPROTO_* */
+	__u8 pad[2];
+};
+
+/* Per-flow state: retransmission tracking and the region class, one lookup per packet. */
+struct ms_flow {
+	__u32 seq_end[2];       /* highest sequence end seen, per direction (0: lo->hi, 1: hi->lo) */
+	__u32 sketch_bit;       /* this flow's bit in the sketches */
+	__u32 prefix_gen;       /* ms_config.prefix_gen when the class was decided */
+	__u64 rtt_checked_ns;   /* last time the class was refreshed from the socket's RTT */
+	__u8 seq_valid[2];
+	__u8 region;            /* MS_REGION_* */
+	__u8 region_src;        /* MS_REGION_SRC_* */
+	__u8 pad[4];
+};
+
+/* Longest-prefix-match key for the region override list; IPv4 as ::ffff:a.b.c.d. */
+struct ms_prefix_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+struct ms_prefix_value {
+	__u32 region; /* MS_REGION_* */
+};
+
+/* Per-CPU diagnostics. */
+struct ms_stats {
+	__u64 armed_early;      /* packets while armed but before the start instant */
+	__u64 armed_late;       /* packets while armed but after the last bin */
+	__u64 not_parsed;       /* IP packets whose headers were not in the linear area */
+	__u64 flow_insert_fail; /* flow table insert failures */
+};
+
+#endif

@@ -1,0 +1,281 @@
+using System.Net;
+using System.Net.Sockets;
+using Millisampler.Agent.Bpf.Native;
+using Millisampler.Agent.Clock;
+using Millisampler.Agent.Sampling;
+using Millisampler.Contracts.V1;
+
+namespace Millisampler.Agent.Bpf;
+
+/// <summary>What the kernel sampler attaches to and how.</summary>
+public sealed record KernelSamplerOptions
+{
+    /// <summary>Interfaces to watch. A host's series must come from one observation point per direction.</summary>
+    public required IReadOnlyList<string> Interfaces { get; init; }
+
+    public AttachMode AttachMode { get; init; } = AttachMode.Auto;
+
+    /// <summary>tc priority of our clsact filters (clsact mode only); lower runs first.</summary>
+    public ushort ClsactPriority { get; init; } = 1;
+
+    public SamplerLoadOptions Load { get; init; } = new();
+
+    /// <summary>Flows whose smoothed RTT exceeds this are cross-region, µs.</summary>
+    public uint CrossRegionRttThresholdUs { get; init; } = 10_000;
+
+    /// <summary>Prefix overrides of the RTT rule, longest match wins.</summary>
+    public IReadOnlyList<RegionPrefix> RegionPrefixes { get; init; } = [];
+}
+
+/// <summary>A prefix whose peers are always in-region or always cross-region.</summary>
+public sealed record RegionPrefix(IPAddress Network, int PrefixLength, bool CrossRegion)
+{
+    /// <summary>Parses "198.18.0.0/16=remote" or "2001:db8::/32=local".</summary>
+    public static RegionPrefix Parse(string text)
+    {
+        var parts = text.Split('=', 2, StringSplitOptions.TrimEntries);
+        if (parts.Length != 2 || parts[1] is not ("remote" or "local"))
+            throw new FormatException($"'{text}': a region prefix is CIDR=remote or CIDR=local.");
+        var cidr = parts[0].Split('/', 2);
+        if (!IPAddress.TryParse(cidr[0], out var address) || cidr.Length != 2 || !int.TryParse(cidr[1], out int length))
+            throw new FormatException($"'{text}': '{parts[0]}' is not an address/length prefix.");
+        int max = address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
+        if (length < 0 || length > max)
+            throw new FormatException($"'{text}': prefix length must be 0..{max}.");
+        return new RegionPrefix(address, length, parts[1] == "remote");
+    }
+}
+
+/// <summary>
+/// The loaded programs attached to the watched interfaces, and the operations a run needs: arm
+/// at an instant, read the bins, reset them. Not thread-safe: one run owner drives it.
+/// Disposing detaches everything it attached.
+/// </summary>
+internal sealed unsafe class KernelSampler : IDisposable
+{
+    private readonly SamplerObject _object;
+    private readonly List<HookAttachment> _attachments = [];
+    private readonly HostClock _clock;
+    private readonly uint _rttThresholdUs;
+    private uint _prefixGeneration;
+
+    private KernelSampler(SamplerObject obj, HostClock clock, uint rttThresholdUs)
+    {
+        _object = obj;
+        _clock = clock;
+        _rttThresholdUs = rttThresholdUs;
+    }
+
+    public ClockSource Clock => _object.Clock;
+    public AttachMode Mode => _attachments.Count > 0 ? _attachments[0].Mode : AttachMode.Auto;
+    public int PossibleCpus => _object.PossibleCpus;
+    public uint MaxBins => _object.MaxBins;
+    public uint RttThresholdUs => _rttThresholdUs;
+    public IReadOnlyList<string> Interfaces => _attachments.Where(a => a.Direction == HookDirection.Ingress).Select(a => a.InterfaceName).ToList();
+
+    /// <summary>Loads the programs and attaches them to every interface, both directions.</summary>
+    public static KernelSampler Open(KernelSamplerOptions options, HostClock clock)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Interfaces.Count == 0)
+            throw new BpfException("No interface to watch: name at least one.");
+        var dupes = options.Interfaces.GroupBy(i => i).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        if (dupes.Count > 0)
+            throw new BpfException($"Interface listed twice: {string.Join(", ", dupes)} (it would be counted twice).");
+        foreach (var name in options.Interfaces)
+            HookAttachment.ResolveIfIndex(name);
+
+        var obj = SamplerObject.Load(options.Load);
+        var sampler = new KernelSampler(obj, clock, options.CrossRegionRttThresholdUs);
+        try
+        {
+            sampler.Disarm();
+            sampler.SetRegionPrefixes(options.RegionPrefixes);
+            var mode = options.AttachMode;
+            foreach (var name in options.Interfaces)
+            {
+                foreach (var direction in new[] { HookDirection.Ingress, HookDirection.Egress })
+                {
+                    int fd = direction == HookDirection.Ingress ? obj.IngressProgramFd : obj.EgressProgramFd;
+                    var attachment = HookAttachment.Attach(name, fd, direction, mode, options.ClsactPriority);
+                    sampler._attachments.Add(attachment);
+                    mode = attachment.Mode; // every hook uses the mechanism the first one got
+                }
+            }
+            return sampler;
+        }
+        catch
+        {
+            sampler.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Arms a run: from <paramref name="startTaiNs"/> on, packets land in bins of
+    /// <paramref name="binWidthNs"/>; after <paramref name="bins"/> bins they are not counted.
+    /// The kernel places packets by its own clock, so when userspace wakes does not matter.
+    /// </summary>
+    public void Arm(long startTaiNs, long binWidthNs, uint bins)
+    {
+        if (binWidthNs <= 0)
+            throw new ArgumentOutOfRangeException(nameof(binWidthNs), "Bin width must be positive.");
+        if (bins == 0 || bins > MaxBins)
+            throw new ArgumentOutOfRangeException(nameof(bins), $"Bins must be 1..{MaxBins}.");
+        long start = Clock == ClockSource.Tai ? startTaiNs : startTaiNs - _clock.TaiMinusMonotonicNs();
+        if (start <= 0)
+            throw new ArgumentOutOfRangeException(nameof(startTaiNs), "Start instant lies before the clock's origin.");
+
+        // Written in two steps so that a packet never sees a half-written config while armed.
+        WriteConfig(new MsConfig { StartNs = (ulong)start, BinWidthNs = (ulong)binWidthNs, Bins = bins, Armed = 0, RttThresholdUs = _rttThresholdUs, PrefixGeneration = _prefixGeneration });
+        WriteConfig(new MsConfig { StartNs = (ulong)start, BinWidthNs = (ulong)binWidthNs, Bins = bins, Armed = 1, RttThresholdUs = _rttThresholdUs, PrefixGeneration = _prefixGeneration });
+    }
+
+    /// <summary>Stops counting at once; a disarmed program costs one array lookup per packet.</summary>
+    public void Disarm() =>
+        WriteConfig(new MsConfig { Armed = 0, RttThresholdUs = _rttThresholdUs, PrefixGeneration = _prefixGeneration });
+
+    private void WriteConfig(MsConfig config)
+    {
+        uint key = 0;
+        int err = LibBpf.MapUpdateElem(_object.ConfigFd, &key, &config, LibBpf.UpdateAny);
+        if (err != 0)
+            throw BpfException.FromErrno("Writing the sampler configuration failed", err);
+    }
+
+    /// <summary>Replaces the region prefix list and makes every flow re-decide its class.</summary>
+    public void SetRegionPrefixes(IReadOnlyList<RegionPrefix> prefixes)
+    {
+        var keys = new List<MsPrefixKey>();
+        MsPrefixKey cursor;
+        MsPrefixKey next;
+        MsPrefixKey* prev = null;
+        while (LibBpf.MapGetNextKey(_object.PrefixesFd, prev, &next) == 0)
+        {
+            keys.Add(next);
+            cursor = next;
+            prev = &cursor;
+        }
+        foreach (var k in keys)
+        {
+            var copy = k;
+            LibBpf.MapDeleteElem(_object.PrefixesFd, &copy);
+        }
+        foreach (var p in prefixes)
+        {
+            var key = ToKey(p);
+            uint value = p.CrossRegion ? 1u : 0u;
+            int err = LibBpf.MapUpdateElem(_object.PrefixesFd, &key, &value, LibBpf.UpdateAny);
+            if (err != 0)
+                throw BpfException.FromErrno($"Adding region prefix {p.Network}/{p.PrefixLength} failed", err);
+        }
+        _prefixGeneration++;
+        uint zero = 0;
+        MsConfig current;
+        if (LibBpf.MapLookupElem(_object.ConfigFd, &zero, &current) == 0)
+        {
+            current.PrefixGeneration = _prefixGeneration;
+            WriteConfig(current);
+        }
+    }
+
+    private static MsPrefixKey ToKey(RegionPrefix p)
+    {
+        var key = new MsPrefixKey();
+        Span<byte> addr = new(key.Address, 16);
+        if (p.Network.AddressFamily == AddressFamily.InterNetwork)
+        {
+            addr[10] = 0xff;
+            addr[11] = 0xff;
+            p.Network.TryWriteBytes(addr[12..], out _);
+            key.PrefixLength = (uint)(96 + p.PrefixLength);
+        }
+        else
+        {
+            p.Network.TryWriteBytes(addr, out _);
+            key.PrefixLength = (uint)p.PrefixLength;
+        }
+        return key;
+    }
+
+    /// <summary>Reads bins [0, <paramref name="bins"/>): counters summed over CPUs and the sketch estimates.</summary>
+    public RunSeriesReadout Read(uint bins)
+    {
+        if (bins > MaxBins)
+            throw new ArgumentOutOfRangeException(nameof(bins));
+        int cpus = PossibleCpus;
+        var perCpu = new MsBin[cpus];
+        var readout = new RunSeriesReadout((int)bins, MsSketch.Words);
+        fixed (MsBin* values = perCpu)
+        {
+            for (uint bin = 0; bin < bins; bin++)
+            {
+                uint key = bin;
+                int err = LibBpf.MapLookupElem(_object.BinsFd, &key, values);
+                if (err != 0)
+                    throw BpfException.FromErrno($"Reading bin {bin} failed", err);
+                readout.AddBin((int)bin, perCpu);
+                MsSketch* sketch = _object.Sketches + bin;
+                readout.AddSketch((int)bin, new ReadOnlySpan<ulong>(sketch->In, MsSketch.Words), new ReadOnlySpan<ulong>(sketch->Out, MsSketch.Words));
+            }
+        }
+        return readout;
+    }
+
+    /// <summary>Zeroes bins [0, <paramref name="bins"/>) for the next run.</summary>
+    public void Reset(uint bins)
+    {
+        var zero = new MsBin[PossibleCpus];
+        fixed (MsBin* values = zero)
+        {
+            for (uint bin = 0; bin < Math.Min(bins, MaxBins); bin++)
+            {
+                uint key = bin;
+                int err = LibBpf.MapUpdateElem(_object.BinsFd, &key, values, LibBpf.UpdateAny);
+                if (err != 0)
+                    throw BpfException.FromErrno($"Clearing bin {bin} failed", err);
+            }
+        }
+        new Span<byte>(_object.Sketches, (int)(Math.Min(bins, MaxBins) * (uint)sizeof(MsSketch))).Clear();
+    }
+
+    /// <summary>Diagnostics summed over CPUs.</summary>
+    public MsStats ReadStats()
+    {
+        var perCpu = new MsStats[PossibleCpus];
+        uint key = 0;
+        fixed (MsStats* values = perCpu)
+        {
+            if (LibBpf.MapLookupElem(_object.StatsFd, &key, values) != 0)
+                return default;
+        }
+        var sum = new MsStats();
+        foreach (var s in perCpu)
+        {
+            sum.ArmedEarly += s.ArmedEarly;
+            sum.ArmedLate += s.ArmedLate;
+            sum.NotParsed += s.NotParsed;
+            sum.FlowInsertFailures += s.FlowInsertFailures;
+        }
+        return sum;
+    }
+
+    /// <summary>Program ids of the attached ingress and egress programs (for tests and benchmarks).</summary>
+    internal SamplerObject Object => _object;
+
+    public void Dispose()
+    {
+        try
+        {
+            Disarm();
+        }
+        catch (BpfException)
+        {
+            // Closing the object below removes the programs anyway.
+        }
+        foreach (var a in _attachments)
+            a.Dispose();
+        _attachments.Clear();
+        _object.Dispose();
+    }
+}

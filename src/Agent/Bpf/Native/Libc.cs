@@ -1,0 +1,71 @@
+using System.Runtime.InteropServices;
+
+namespace Millisampler.Agent.Bpf.Native;
+
+/// <summary>The libc calls the agent makes: clocks, adjtimex, file descriptors, mmap.</summary>
+internal static unsafe partial class Libc
+{
+    private const string Lib = "libc";
+
+    public const int ClockRealtime = 0;
+    public const int ClockMonotonic = 1;
+    public const int ClockTai = 11;
+    public const int ProtRead = 1;
+    public const int ProtWrite = 2;
+    public const int MapShared = 1;
+    public const int StaUnsync = 0x0040;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    /// <summary>struct timex on x86-64/arm64 (208 bytes); only the fields we read are named.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 208)]
+    public struct Timex
+    {
+        [FieldOffset(0)] public uint Modes;
+        [FieldOffset(24)] public long MaxErrorUs;
+        [FieldOffset(32)] public long EstErrorUs;
+        [FieldOffset(40)] public int Status;
+        [FieldOffset(160)] public int Tai;
+    }
+
+    [LibraryImport(Lib, EntryPoint = "clock_gettime", SetLastError = true)]
+    public static partial int ClockGetTime(int clockId, Timespec* ts);
+
+    [LibraryImport(Lib, EntryPoint = "adjtimex", SetLastError = true)]
+    public static partial int AdjTimex(Timex* tx);
+
+    [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport(Lib, EntryPoint = "mmap", SetLastError = true)]
+    public static partial nint Mmap(nint addr, nuint length, int prot, int flags, int fd, long offset);
+
+    [LibraryImport(Lib, EntryPoint = "munmap", SetLastError = true)]
+    public static partial int Munmap(nint addr, nuint length);
+
+    [LibraryImport(Lib, EntryPoint = "if_nametoindex", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial uint IfNameToIndex(string name);
+
+    [LibraryImport(Lib, EntryPoint = "strerror")]
+    public static partial nint StrError(int errnum);
+
+    [LibraryImport(Lib, EntryPoint = "vsnprintf")]
+    public static partial int VsnPrintf(byte* buffer, nuint size, nint format, nint args);
+
+    /// <summary>Reads a clock in nanoseconds.</summary>
+    public static long ClockNs(int clockId)
+    {
+        Timespec ts;
+        if (ClockGetTime(clockId, &ts) != 0)
+            throw new InvalidOperationException($"clock_gettime({clockId}) failed: {ErrorText(Marshal.GetLastPInvokeError())}");
+        return ts.Seconds * 1_000_000_000L + ts.Nanoseconds;
+    }
+
+    /// <summary>strerror text for an errno value.</summary>
+    public static string ErrorText(int errno) => Marshal.PtrToStringUTF8(StrError(errno)) ?? $"errno {errno}";
+}

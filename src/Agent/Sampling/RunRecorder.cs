@@ -1,0 +1,112 @@
+using Millisampler.Agent.Bpf;
+using Millisampler.Agent.Clock;
+using Millisampler.Contracts.V1;
+
+namespace Millisampler.Agent.Sampling;
+
+/// <summary>Who the recorded runs belong to.</summary>
+public sealed record HostIdentity(string Host, string Rack, IReadOnlyList<InterfaceInfo> Interfaces);
+
+/// <summary>A run to record.</summary>
+public sealed record RunRequest(string RunId, long StartTaiNs, long BinWidthNs, uint Bins, RunOrigin Origin)
+{
+    /// <summary>TAI instant right after the last bin, ns.</summary>
+    public long EndTaiNs => StartTaiNs + BinWidthNs * Bins;
+}
+
+/// <summary>
+/// Records one run at a time on the kernel sampler: arms it for the start instant, waits until
+/// the last bin has passed on the TAI clock, reads and clears the bins. Cancelling cuts the run
+/// short; the bins recorded until then are kept and the record says so.
+/// </summary>
+internal sealed class RunRecorder
+{
+    /// <summary>Wait after the last bin before reading, so packets in flight on other CPUs have landed.</summary>
+    internal static readonly TimeSpan ReadGrace = TimeSpan.FromMilliseconds(2);
+
+    private readonly KernelSampler _sampler;
+    private readonly HostClock _clock;
+    private readonly HostIdentity _identity;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    public RunRecorder(KernelSampler sampler, HostClock clock, HostIdentity identity, TimeProvider time)
+    {
+        _sampler = sampler;
+        _clock = clock;
+        _identity = identity;
+        _time = time;
+    }
+
+    public KernelSampler Sampler => _sampler;
+
+    /// <summary>Records the run; <paramref name="armed"/> is called once the kernel is armed.</summary>
+    public async Task<Run> RecordAsync(RunRequest request, CancellationToken cancellationToken, Action? armed = null)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var clockAtArm = _clock.ReadState(_sampler.Clock);
+            _sampler.Reset(request.Bins);
+            _sampler.Arm(request.StartTaiNs, request.BinWidthNs, request.Bins);
+            armed?.Invoke();
+            string detail = string.Empty;
+            var status = RunStatus.Complete;
+            try
+            {
+                long waitNs = request.EndTaiNs - _clock.NowTaiNs();
+                if (waitNs > 0)
+                    await Task.Delay(TimeSpan.FromTicks(waitNs / 100) + ReadGrace, _time, cancellationToken).ConfigureAwait(false);
+                else
+                    await Task.Delay(ReadGrace, _time, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                status = RunStatus.CutShort;
+                detail = "stopped before its last bin";
+            }
+            _sampler.Disarm();
+
+            uint recorded = request.Bins;
+            if (status == RunStatus.CutShort)
+            {
+                long elapsed = _clock.NowTaiNs() - request.StartTaiNs;
+                recorded = elapsed <= 0 ? 0 : (uint)Math.Min(request.Bins, elapsed / request.BinWidthNs);
+            }
+            var readout = _sampler.Read(recorded);
+            _sampler.Reset(recorded);
+            return Build(request, clockAtArm, readout, recorded, status, detail);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private Run Build(RunRequest request, ClockState clockAtArm, RunSeriesReadout readout, uint recorded, RunStatus status, string detail)
+    {
+        var run = new Run
+        {
+            RunId = request.RunId,
+            Host = _identity.Host,
+            Rack = _identity.Rack,
+            Origin = request.Origin,
+            StartTaiNs = request.StartTaiNs,
+            BinWidthNs = request.BinWidthNs,
+            Bins = request.Bins,
+            BinsRecorded = recorded,
+            ClockAtArm = clockAtArm,
+            Status = status,
+            StatusDetail = detail,
+            Series = readout.Series,
+            CpuCount = (uint)_sampler.PossibleCpus,
+            SketchBits = (uint)readout.SketchBits,
+            SaturatedSketchBins = (uint)readout.SaturatedSketchBins,
+            AttachMode = _sampler.Mode == AttachMode.Tcx ? "tcx" : "clsact",
+            RecordedAtUnixNs = _time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000,
+            CrossRegionRttThresholdUs = _sampler.RttThresholdUs,
+        };
+        run.Interfaces.AddRange(_identity.Interfaces);
+        return run;
+    }
+}
