@@ -1,0 +1,54 @@
+namespace Millisampler.Lab;
+
+/// <summary>
+/// CLOCK_TAI, the clock the sampler's BPF side reads with bpf_ktime_get_tai_ns(), so traffic can be
+/// started at instants that line up with capture bins.
+/// </summary>
+public static class TaiClock
+{
+    private const long NsPerSecond = 1_000_000_000;
+
+    /// <summary>How close to the target <see cref="SleepUntil"/> stops sleeping and starts spinning, ns.</summary>
+    public const long SpinWindowNs = 200_000;
+
+    /// <summary>Now on CLOCK_TAI, ns since the epoch.</summary>
+    public static long NowNs()
+    {
+        if (Libc.ClockGetTime(Libc.CLOCK_TAI, out var ts) != 0)
+        {
+            throw Libc.Error("clock_gettime(CLOCK_TAI)");
+        }
+        return (ts.Seconds * NsPerSecond) + ts.Nanoseconds;
+    }
+
+    /// <summary>The CLOCK_TAI instant <paramref name="delay"/> from now, ns.</summary>
+    public static long FromNow(TimeSpan delay) => NowNs() + (delay.Ticks * 100);
+
+    /// <summary>
+    /// Blocks until CLOCK_TAI reaches <paramref name="taiNs"/>: sleeps (clock_nanosleep on CLOCK_TAI,
+    /// absolute) until <see cref="SpinWindowNs"/> before it, then spins. Returns the time it woke, ns;
+    /// at once if the instant has passed. Checks <paramref name="cancellationToken"/> at least every 50 ms.
+    /// </summary>
+    public static long SleepUntil(long taiNs, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var now = NowNs();
+            var remaining = taiNs - now;
+            if (remaining <= SpinWindowNs)
+            {
+                break;
+            }
+            var wake = Math.Min(taiNs - SpinWindowNs, now + (50 * 1_000_000));
+            var ts = new Libc.Timespec { Seconds = wake / NsPerSecond, Nanoseconds = wake % NsPerSecond };
+            Libc.ClockNanosleep(Libc.CLOCK_TAI, Libc.TIMER_ABSTIME, ts, 0);
+        }
+        long t;
+        while ((t = NowNs()) < taiNs)
+        {
+            Thread.SpinWait(16);
+        }
+        return t;
+    }
+}
