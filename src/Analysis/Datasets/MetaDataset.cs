@@ -277,7 +277,8 @@ public static class MetaDataset
         ArgumentException.ThrowIfNullOrEmpty(path);
         byte[] raw = File.ReadAllBytes(path);
         ReadOnlySpan<byte> json = raw;
-        if (raw.Length >= 2 && raw[0] == 0x1f && raw[1] == 0x8b)
+        bool gzip = raw.Length >= 2 && raw[0] == 0x1f && raw[1] == 0x8b;
+        if (gzip)
         {
             try
             {
@@ -290,6 +291,12 @@ public static class MetaDataset
             {
                 throw new DatasetFormatException(path, $"is not a valid gzip stream: {e.Message}", e);
             }
+
+            // GZipStream ends quietly at a cut-off stream; a cut inside the header leaves nothing at all.
+            if (json.IsEmpty)
+            {
+                throw new DatasetFormatException(path, "is gzip but inflates to nothing (empty, or a truncated or corrupt gzip stream).");
+            }
         }
 
         // A UTF-8 byte order mark is legal in a text file but not in the JSON reader's input.
@@ -298,7 +305,14 @@ public static class MetaDataset
             json = json[3..];
         }
 
-        return MetaJson.Parse(json, path);
+        try
+        {
+            return MetaJson.Parse(json, path);
+        }
+        catch (DatasetFormatException e) when (gzip && e.InnerException is System.Text.Json.JsonException)
+        {
+            throw new DatasetFormatException(path, e.Problem + " A gzip stream cut short (an interrupted copy) ends like this.", e.InnerException);
+        }
     }
 
     private static double ResolveSpeed(MetaHostFile f, double linkSpeedBitsPerSecond) =>

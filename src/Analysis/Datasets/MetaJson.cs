@@ -20,16 +20,17 @@ internal static class MetaJson
     /// </summary>
     public static MetaHostFile? Parse(ReadOnlySpan<byte> json, string path)
     {
+        if (json.Trim(" \t\r\n"u8).IsEmpty)
+        {
+            throw new DatasetFormatException(path, "is empty.");
+        }
+
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
         var f = new Fields();
         ulong[] scratch = ArrayPool<ulong>.Shared.Rent(4096);
         try
         {
-            if (!reader.Read())
-            {
-                throw new DatasetFormatException(path, "is empty.");
-            }
-
+            reader.Read();
             if (reader.TokenType != JsonTokenType.StartObject)
             {
                 throw new DatasetFormatException(path, $"must hold one JSON object; it starts with {reader.TokenType}.");
