@@ -31,12 +31,12 @@ public static class RackAnalyzer
         int[] diff = ArrayPool<int>.Shared.Rent(bins + 1);
         ulong[] rackBytes = ArrayPool<ulong>.Shared.Rent(bins);
         int[] lastEventOfHost = ArrayPool<int>.Shared.Rent(sorted.Length);
+        var bursts = new BurstBuffer();
         try
         {
             Array.Clear(diff, 0, bins + 1);
             Array.Clear(rackBytes, 0, bins);
 
-            var bursts = new List<BurstAccumulator>();
             int maxCovered = 0;
             double rackCapacity = 0;
             for (int h = 0; h < sorted.Length; h++)
@@ -56,12 +56,12 @@ public static class RackAnalyzer
             }
 
             // Stable order for callers: start bin, then host name (host indices follow name order).
-            bursts.Sort(static (x, y) => x.Start != y.Start ? x.Start.CompareTo(y.Start) : x.Host.CompareTo(y.Host));
+            bursts.Span.Sort(static (x, y) => x.Start != y.Start ? x.Start.CompareTo(y.Start) : x.Host.CompareTo(y.Host));
 
             var burstInfos = new BurstInfo[bursts.Count];
             for (int i = 0; i < bursts.Count; i++)
             {
-                BurstAccumulator a = bursts[i];
+                ref BurstAccumulator a = ref bursts.Span[i];
                 int max = 0;
                 long sum = 0;
                 for (int b = a.Start; b < a.Start + a.Length; b++)
@@ -97,6 +97,7 @@ public static class RackAnalyzer
         }
         finally
         {
+            bursts.Dispose();
             ArrayPool<int>.Shared.Return(diff);
             ArrayPool<ulong>.Shared.Return(rackBytes);
             ArrayPool<int>.Shared.Return(lastEventOfHost);
@@ -158,7 +159,7 @@ public static class RackAnalyzer
     }
 
     private static void FindBursts(int hostIndex, HostSeries s, long binWidthNs, double theta,
-        List<BurstAccumulator> bursts, int[] diff, ulong[] rackBytes)
+        BurstBuffer bursts, int[] diff, ulong[] rackBytes)
     {
         // Bits the link can carry in one bin; C·binWidthNs is exact for round speeds and widths.
         double capacityBits = s.LinkSpeedBitsPerSecond * binWidthNs / 1e9;
@@ -200,7 +201,7 @@ public static class RackAnalyzer
         }
     }
 
-    private static void Close(ref BurstAccumulator burst, List<BurstAccumulator> bursts, int[] diff)
+    private static void Close(ref BurstAccumulator burst, BurstBuffer bursts, int[] diff)
     {
         bursts.Add(burst);
         diff[burst.Start]++;
@@ -252,7 +253,7 @@ public static class RackAnalyzer
         return levels;
     }
 
-    private static SyncEventInfo[] BuildEvents(HostSeries[] sorted, List<BurstAccumulator> bursts, int[] contention,
+    private static SyncEventInfo[] BuildEvents(HostSeries[] sorted, BurstBuffer bursts, int[] contention,
         ulong[] rackBytes, long binWidthNs, int k, double rackCapacity, int[] lastEventOfHost)
     {
         // Runs of c[b] >= k.
@@ -285,7 +286,7 @@ public static class RackAnalyzer
         }
 
         Array.Fill(lastEventOfHost, -1, 0, sorted.Length);
-        foreach (BurstAccumulator burst in bursts)
+        foreach (ref readonly BurstAccumulator burst in bursts.Span)
         {
             int burstEnd = burst.Start + burst.Length;
             int j = FirstEventEndingAfter(ends, burst.Start);
@@ -354,6 +355,36 @@ public static class RackAnalyzer
         }
 
         return lo;
+    }
+
+    /// <summary>A growable list of bursts on pooled arrays: the scan's only per-burst scratch.</summary>
+    private sealed class BurstBuffer : IDisposable
+    {
+        private BurstAccumulator[] _items = ArrayPool<BurstAccumulator>.Shared.Rent(256);
+
+        public int Count { get; private set; }
+
+        public Span<BurstAccumulator> Span => _items.AsSpan(0, Count);
+
+        public void Add(in BurstAccumulator burst)
+        {
+            if (Count == _items.Length)
+            {
+                BurstAccumulator[] bigger = ArrayPool<BurstAccumulator>.Shared.Rent(_items.Length * 2);
+                Span.CopyTo(bigger);
+                ArrayPool<BurstAccumulator>.Shared.Return(_items);
+                _items = bigger;
+            }
+
+            _items[Count++] = burst;
+        }
+
+        public void Dispose()
+        {
+            ArrayPool<BurstAccumulator>.Shared.Return(_items);
+            _items = [];
+            Count = 0;
+        }
     }
 
     private struct BurstAccumulator

@@ -283,7 +283,7 @@ public static class MetaDataset
             try
             {
                 using var gz = new GZipStream(new MemoryStream(raw, writable: false), CompressionMode.Decompress);
-                var inflated = new MemoryStream(raw.Length * 4);
+                var inflated = new MemoryStream(InflatedSizeHint(raw));
                 gz.CopyTo(inflated);
                 json = inflated.GetBuffer().AsSpan(0, (int)inflated.Length);
             }
@@ -313,6 +313,13 @@ public static class MetaDataset
         {
             throw new DatasetFormatException(path, e.Problem + " A gzip stream cut short (an interrupted copy) ends like this.", e.InnerException);
         }
+    }
+
+    // The gzip trailer's last 4 bytes hold the inflated size mod 2^32 (of the last member): a good first capacity.
+    private static int InflatedSizeHint(byte[] gzip)
+    {
+        uint size = gzip.Length >= 18 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(gzip.AsSpan(gzip.Length - 4)) : 0;
+        return size > 0 && size <= 64L * gzip.Length && size < int.MaxValue / 2 ? (int)size + 1 : gzip.Length * 4;
     }
 
     private static double ResolveSpeed(MetaHostFile f, double linkSpeedBitsPerSecond) =>
