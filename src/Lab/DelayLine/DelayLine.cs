@@ -172,7 +172,7 @@ public sealed class DelayLine : IAsyncDisposable
         if (ruleDeletes.Count > 0 && NetNs.Exists(Namespace))
         {
             // Best effort: if the namespace is going away anyway, the rules go with it.
-            await Shell.TryRunAsync("ip", ["-n", Namespace, "-force", "-batch", "-"], string.Join('\n', ruleDeletes) + "\n").ConfigureAwait(false);
+            await NetworkLab.RunIpBatchAsync(Namespace, ruleDeletes, force: true, CancellationToken.None).ConfigureAwait(false);
         }
     }
 

@@ -209,6 +209,8 @@ public sealed class NetworkLab : IAsyncDisposable
     /// <summary>
     /// Drops forwarded packets at random, <paramref name="perMille"/> of every 1000 (nft
     /// <c>numgen random mod 1000 &lt; N drop</c>), optionally only those entering or leaving given interfaces.
+    /// The rule sees skbs: with TSO/GSO on at the sender one skb can be a 64 KiB aggregate, so turn
+    /// those offloads off (<see cref="SetOffloadsAsync"/>) for loss per wire packet.
     /// </summary>
     public async Task<NftRandomDrop> AddRandomDropAsync(
         string ns,
@@ -295,11 +297,37 @@ public sealed class NetworkLab : IAsyncDisposable
         return Shell.RunAsync("ip", ["-n", ns, .. args], cancellationToken: cancellationToken);
     }
 
-    /// <summary>Runs several ip commands in one process (<c>ip -n NS -batch -</c>), one per line without the leading "ip".</summary>
+    /// <summary>
+    /// Runs several ip commands in one process (<c>ip -n NS -batch -</c>), one per line without the
+    /// leading "ip". Batch lines cannot carry global options, so lines starting with "-4 " or "-6 " run
+    /// afterwards in a second and third batch with that option, each group in its own order.
+    /// </summary>
     public Task IpBatchAsync(string ns, IEnumerable<string> lines, CancellationToken cancellationToken = default)
     {
         EnsureOwned(ns);
-        return Shell.RunAsync("ip", ["-n", ns, "-batch", "-"], string.Join('\n', lines) + "\n", cancellationToken: cancellationToken);
+        return RunIpBatchAsync(ns, lines, force: false, cancellationToken);
+    }
+
+    internal static async Task RunIpBatchAsync(string ns, IEnumerable<string> lines, bool force, CancellationToken cancellationToken)
+    {
+        var groups = lines
+            .Select(l => l.StartsWith("-4 ", StringComparison.Ordinal) || l.StartsWith("-6 ", StringComparison.Ordinal) ? (Family: l[..2], Line: l[3..]) : (Family: "", Line: l))
+            .GroupBy(l => l.Family)
+            .OrderBy(g => g.Key, StringComparer.Ordinal);
+        foreach (var g in groups)
+        {
+            List<string> args = g.Key.Length == 0 ? ["-n", ns, "-batch", "-"] : [g.Key, "-n", ns, "-batch", "-"];
+            var stdin = string.Join('\n', g.Select(l => l.Line)) + "\n";
+            if (force)
+            {
+                // Keep going past lines that fail (things already gone).
+                await Shell.TryRunAsync("ip", ["-force", .. args], stdin, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await Shell.RunAsync("ip", args, stdin, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>Runs several tc commands in one process (<c>tc -n NS -batch -</c>), one per line without the leading "tc".</summary>
@@ -406,7 +434,7 @@ public sealed class NetworkLab : IAsyncDisposable
         $"link add {bridge} type bridge stp_state 0 forward_delay 0 mcast_snooping 0";
 
     internal static string AddressAddLine(string ifname, string cidr) =>
-        cidr.Contains(':', StringComparison.Ordinal) ? $"-6 addr add {cidr} dev {ifname} nodad" : $"addr add {cidr} dev {ifname}";
+        cidr.Contains(':', StringComparison.Ordinal) ? $"addr add {cidr} dev {ifname} nodad" : $"addr add {cidr} dev {ifname}";
 
     internal static string TbfLine(string ifname, TbfOptions tbf)
     {

@@ -177,7 +177,7 @@ public sealed class RackTopology
             var jobs = new List<Func<Task>>();
             foreach (var h in rackHosts)
             {
-                jobs.Add(() => lab.IpBatchAsync(h.Namespace, EndpointLines(h.Address, 24, AddressPlan.RackGateway, h.Address6, AddressPlan.RackGateway6), cancellationToken));
+                jobs.Add(() => lab.IpBatchAsync(h.Namespace, EndpointLines(h.Address, 24, AddressPlan.RackGateway, h.Address6, ipv6 ? AddressPlan.RackGateway6 : null), cancellationToken));
             }
             foreach (var s in rackSenders)
             {

@@ -26,7 +26,7 @@ public static class TaiClock
 
     /// <summary>
     /// Blocks until CLOCK_TAI reaches <paramref name="taiNs"/>: sleeps (clock_nanosleep on CLOCK_TAI,
-    /// absolute) until <see cref="SpinWindowNs"/> before it, then spins. Returns the time it woke, ns;
+    /// absolute) until <see cref="SpinWindowNs"/> before it, then spins (yielding the CPU between reads). Returns the time it woke, ns;
     /// at once if the instant has passed. Checks <paramref name="cancellationToken"/> at least every 50 ms.
     /// </summary>
     public static long SleepUntil(long taiNs, CancellationToken cancellationToken = default)
@@ -47,7 +47,9 @@ public static class TaiClock
         long t;
         while ((t = NowNs()) < taiNs)
         {
-            Thread.SpinWait(16);
+            // Yield rather than pure spin: with more spinning senders than cores, a pure spinner keeps
+            // the others off the CPU for a whole scheduler slice (milliseconds).
+            Thread.Yield();
         }
         return t;
     }

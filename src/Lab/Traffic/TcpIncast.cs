@@ -46,7 +46,8 @@ public static class TcpIncast
             {
                 var s = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
                 sockets.Add(s);
-                s.Connect(target);
+                // Async connect so the run's timeout bounds it (a blocking connect to a silent peer lasts minutes).
+                s.ConnectAsync(target, token).AsTask().GetAwaiter().GetResult();
                 s.Blocking = false;
             }
 

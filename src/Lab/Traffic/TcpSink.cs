@@ -60,6 +60,11 @@ public sealed class TcpSink : IAsyncDisposable
             try
             {
                 s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                if (endpoint.Address.Equals(IPAddress.IPv6Any))
+                {
+                    // [::] takes IPv4 too, as a listener on "any" is expected to.
+                    s.DualMode = true;
+                }
                 s.Bind(endpoint);
                 s.Listen(backlog);
                 return s;
