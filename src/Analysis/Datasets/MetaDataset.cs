@@ -106,6 +106,7 @@ public static class MetaDataset
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(file);
+        CheckWritable(file);
         string full = Path.GetFullPath(path);
         string dir = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' has no directory.", nameof(path));
         Directory.CreateDirectory(dir);
@@ -348,6 +349,20 @@ public static class MetaDataset
         var padded = new ulong[bins];
         values.AsSpan(0, Math.Min(bins, values.Length)).CopyTo(padded);
         return padded;
+    }
+
+    private static void CheckWritable(MetaHostFile f)
+    {
+        if (string.IsNullOrEmpty(f.ServerHostname) || string.IsNullOrEmpty(f.RackId))
+        {
+            throw new ArgumentException("A host file needs a server_hostname and a rack_id.", nameof(f));
+        }
+
+        if (f.IngressBytes is null || f.EgressBytes is null || f.InRxmitBytes is null || f.OutRxmitBytes is null
+            || f.InCongestionExperiencedBytes is null || f.Connections is null)
+        {
+            throw new ArgumentException($"Host file of '{f.ServerHostname}' lacks one of Meta's six series; readers of the format need all six.", nameof(f));
+        }
     }
 
     private static bool IsHostFileName(string name)

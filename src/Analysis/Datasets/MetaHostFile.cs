@@ -52,7 +52,7 @@ public sealed record MetaHostFile(
     long? ClockErrorNs = null,
     string? RunId = null);
 
-/// <summary>A data-set file that cannot be read: names the file and says what is wrong.</summary>
+/// <summary>Data-set input that cannot be used: names the file (or directory, or host) and says what is wrong.</summary>
 public sealed class DatasetFormatException : Exception
 {
     /// <summary>Creates the exception; the message starts with the file's name.</summary>
@@ -63,7 +63,7 @@ public sealed class DatasetFormatException : Exception
         Problem = problem;
     }
 
-    /// <summary>The file (or directory) that could not be read.</summary>
+    /// <summary>The file, directory or host ("host 'h' of rack 'r'") the problem concerns.</summary>
     public string FilePath { get; }
 
     /// <summary>What is wrong with it, without the file name.</summary>

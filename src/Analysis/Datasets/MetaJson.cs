@@ -222,12 +222,13 @@ internal static class MetaJson
             $"'{field}'[{index}] must be a non-negative whole number; found {Describe(ref reader)}.");
     }
 
-    private static string ReadText(ref Utf8JsonReader reader, string path, string field)
+    private static string? ReadText(ref Utf8JsonReader reader, string path, string field)
     {
         reader.Read();
         return reader.TokenType switch
         {
             JsonTokenType.String => reader.GetString()!,
+            JsonTokenType.Null => null,
             // Meta's anonymised ids may be numbers; keep their text exactly.
             JsonTokenType.Number => Encoding.UTF8.GetString(reader.ValueSpan),
             _ => throw new DatasetFormatException(path, $"'{field}' must be a string or a number; found {reader.TokenType}."),
