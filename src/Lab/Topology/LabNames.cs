@@ -4,9 +4,10 @@ using System.Text.RegularExpressions;
 namespace Millisampler.Lab;
 
 /// <summary>
-/// How lab namespaces are named: <c>{prefix}{pid}r{xx}-{role}</c>, e.g. <c>ms-48213r7f-h1</c>. The
+/// How lab namespaces are named: <c>{prefix}{pid}r{xxxx}-{role}</c>, e.g. <c>ms-48213r7f0a-h1</c>. The
 /// creating process id lets <see cref="NetworkLab.CleanupStale"/> tell a crashed run's leftovers
-/// from a run still going; the two random hex digits keep several labs of one process apart.
+/// from a run still going; the hex counter (starting at a random value) keeps the labs of one process
+/// apart, and apart from a crashed process that had the same pid.
 /// </summary>
 public static partial class LabNames
 {
@@ -16,9 +17,11 @@ public static partial class LabNames
     /// <summary>Longest Linux interface name (IFNAMSIZ - 1).</summary>
     public const int MaxInterfaceName = 15;
 
-    /// <summary>A new run id for this process: <c>{pid}r{xx}</c>.</summary>
+    private static int nextRun = Random.Shared.Next(0x10000);
+
+    /// <summary>A new run id, unique within this process: <c>{pid}r{xxxx}</c>.</summary>
     public static string NewRunId() =>
-        string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}r{Random.Shared.Next(256):x2}");
+        string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}r{Interlocked.Increment(ref nextRun) & 0xffff:x4}");
 
     /// <summary>Throws unless <paramref name="prefix"/> starts with "ms-" and holds only a-z, 0-9 and '-'.</summary>
     public static void ValidatePrefix(string prefix)
@@ -63,6 +66,6 @@ public static partial class LabNames
     [GeneratedRegex("^[a-z0-9-]{1,24}$")]
     private static partial Regex RoleRegex();
 
-    [GeneratedRegex("(?:^|-)(?<pid>[0-9]{1,9})r[0-9a-f]{2}-")]
+    [GeneratedRegex("(?:^|-)(?<pid>[0-9]{1,9})r[0-9a-f]{2,4}-")]
     private static partial Regex OwnerRegex();
 }

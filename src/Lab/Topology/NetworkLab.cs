@@ -13,8 +13,8 @@ public enum NftFamily
     Bridge,
 }
 
-/// <summary>A random-drop rule added by <see cref="NetworkLab.AddRandomDropAsync"/>; it lives in its own nft table.</summary>
-public sealed record NftRandomDrop(string Namespace, NftFamily Family, string Table, int PerMille);
+/// <summary>A rule added by <see cref="NetworkLab.AddRandomDropAsync"/> or <see cref="NetworkLab.AddRandomEcnMarkAsync"/>; it lives in its own nft table.</summary>
+public sealed record NftRule(string Namespace, NftFamily Family, string Table, int PerMille);
 
 /// <summary>
 /// A set of network namespaces built for one test or demo, and everything inside them: veth pairs,
@@ -47,7 +47,7 @@ public sealed class NetworkLab : IAsyncDisposable
     /// <summary>The prefix every namespace name starts with (always "ms-" or longer).</summary>
     public string Prefix { get; }
 
-    /// <summary>This lab's unique part of the names: <c>{pid}r{xx}</c>.</summary>
+    /// <summary>This lab's unique part of the names: <c>{pid}r{xxxx}</c>.</summary>
     public string RunId { get; }
 
     /// <summary>Every namespace of this lab starts with this: <c>{prefix}{runId}-</c>.</summary>
@@ -212,13 +212,65 @@ public sealed class NetworkLab : IAsyncDisposable
     /// The rule sees skbs: with TSO/GSO on at the sender one skb can be a 64 KiB aggregate, so turn
     /// those offloads off (<see cref="SetOffloadsAsync"/>) for loss per wire packet.
     /// </summary>
-    public async Task<NftRandomDrop> AddRandomDropAsync(
+    public Task<NftRule> AddRandomDropAsync(
         string ns,
         int perMille,
         string? inputInterface = null,
         string? outputInterface = null,
         NftFamily family = NftFamily.Inet,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) =>
+        AddNftRuleAsync(ns, perMille, inputInterface, outputInterface, family, perMille => [$"numgen random mod 1000 < {perMille} counter drop"], cancellationToken);
+
+    /// <summary>
+    /// Marks forwarded ECN-capable packets (ECT(0) or ECT(1)) Congestion Experienced at random,
+    /// <paramref name="perMille"/> of every 1000, as an AQM would (this kernel has no RED or fq_codel).
+    /// Endpoints need net.ipv4.tcp_ecn=1 to send ECN-capable packets. Same skb caveat as <see cref="AddRandomDropAsync"/>.
+    /// </summary>
+    public Task<NftRule> AddRandomEcnMarkAsync(
+        string ns,
+        int perMille,
+        string? inputInterface = null,
+        string? outputInterface = null,
+        NftFamily family = NftFamily.Inet,
+        CancellationToken cancellationToken = default) =>
+        AddNftRuleAsync(ns, perMille, inputInterface, outputInterface, family, perMille =>
+        [
+            $"ip ecn {{ ect0, ect1 }} numgen random mod 1000 < {perMille} ip ecn set ce counter",
+            $"ip6 ecn {{ ect0, ect1 }} numgen random mod 1000 < {perMille} ip6 ecn set ce counter",
+        ], cancellationToken);
+
+    /// <summary>Removes a rule added by <see cref="AddRandomDropAsync"/> or <see cref="AddRandomEcnMarkAsync"/>.</summary>
+    public Task RemoveNftRuleAsync(NftRule rule, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        return ExecAsync(rule.Namespace, ["nft", "delete", "table", FamilyName(rule.Family), rule.Table], cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Packets the rule has dropped or marked so far (sum of its nft counters).</summary>
+    public async Task<long> GetNftPacketCountAsync(NftRule rule, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        var r = await ExecAsync(rule.Namespace, ["nft", "list", "table", FamilyName(rule.Family), rule.Table], cancellationToken: cancellationToken).ConfigureAwait(false);
+        const string Marker = "counter packets ";
+        long total = 0;
+        var found = false;
+        for (var at = r.StdOut.IndexOf(Marker, StringComparison.Ordinal); at >= 0; at = r.StdOut.IndexOf(Marker, at + 1, StringComparison.Ordinal))
+        {
+            var digits = r.StdOut[(at + Marker.Length)..].TakeWhile(char.IsAsciiDigit).ToArray();
+            total += long.Parse(digits, CultureInfo.InvariantCulture);
+            found = true;
+        }
+        return found ? total : throw new InvalidOperationException($"No counter in nft table {rule.Table}:{Environment.NewLine}{r.StdOut}");
+    }
+
+    private async Task<NftRule> AddNftRuleAsync(
+        string ns,
+        int perMille,
+        string? inputInterface,
+        string? outputInterface,
+        NftFamily family,
+        Func<int, string[]> statements,
+        CancellationToken cancellationToken)
     {
         EnsureOwned(ns);
         if (perMille is < 0 or > 1000)
@@ -236,39 +288,19 @@ public sealed class NetworkLab : IAsyncDisposable
             LabNames.ValidateInterface(outputInterface);
             match.Append(CultureInfo.InvariantCulture, $"oifname \"{outputInterface}\" ");
         }
-        var table = string.Create(CultureInfo.InvariantCulture, $"ms_lab_drop{Interlocked.Increment(ref nftTables)}");
+        var table = string.Create(CultureInfo.InvariantCulture, $"ms_lab{Interlocked.Increment(ref nftTables)}");
         var familyName = FamilyName(family);
+        var rules = string.Join(Environment.NewLine, statements(perMille).Select(st => $"        {match}{st}"));
         var script = $$"""
             table {{familyName}} {{table}} {
                 chain forward {
                     type filter hook forward priority 0; policy accept;
-                    {{match}}numgen random mod 1000 < {{perMille}} counter drop
+            {{rules}}
                 }
             }
             """;
         await ExecAsync(ns, ["nft", "-f", "-"], script, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return new NftRandomDrop(ns, family, table, perMille);
-    }
-
-    /// <summary>Removes a rule added by <see cref="AddRandomDropAsync"/>.</summary>
-    public Task RemoveRandomDropAsync(NftRandomDrop drop, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(drop);
-        return ExecAsync(drop.Namespace, ["nft", "delete", "table", FamilyName(drop.Family), drop.Table], cancellationToken: cancellationToken);
-    }
-
-    /// <summary>Packets the rule has dropped so far (from its nft counter).</summary>
-    public async Task<long> GetRandomDropCountAsync(NftRandomDrop drop, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(drop);
-        var r = await ExecAsync(drop.Namespace, ["nft", "list", "table", FamilyName(drop.Family), drop.Table], cancellationToken: cancellationToken).ConfigureAwait(false);
-        var at = r.StdOut.IndexOf("counter packets ", StringComparison.Ordinal);
-        if (at < 0)
-        {
-            throw new InvalidOperationException($"No counter in nft table {drop.Table}:{Environment.NewLine}{r.StdOut}");
-        }
-        var digits = r.StdOut[(at + "counter packets ".Length)..].TakeWhile(char.IsAsciiDigit).ToArray();
-        return long.Parse(digits, CultureInfo.InvariantCulture);
+        return new NftRule(ns, family, table, perMille);
     }
 
     /// <summary>Runs a program inside <paramref name="ns"/> (<c>ip netns exec</c>); throws with the command line and stderr unless it exits 0.</summary>

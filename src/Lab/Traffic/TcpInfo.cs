@@ -20,6 +20,8 @@ namespace Millisampler.Lab;
 /// <param name="DataSegsOut">tcpi_data_segs_out: segments with payload sent.</param>
 /// <param name="BytesSent">tcpi_bytes_sent: payload bytes sent, retransmissions included.</param>
 /// <param name="BytesRetrans">tcpi_bytes_retrans: payload bytes retransmitted.</param>
+/// <param name="Delivered">tcpi_delivered: segments delivered (acknowledged).</param>
+/// <param name="DeliveredCe">tcpi_delivered_ce: segments delivered that the receiver echoed as CE-marked (ECE).</param>
 public readonly record struct TcpInfo(
     byte State,
     uint RttUs,
@@ -31,7 +33,9 @@ public readonly record struct TcpInfo(
     uint MinRttUs,
     uint DataSegsOut,
     ulong BytesSent,
-    ulong BytesRetrans)
+    ulong BytesRetrans,
+    uint Delivered,
+    uint DeliveredCe)
 {
     /// <summary>SOL_TCP.</summary>
     public const int SolTcp = 6;
@@ -49,6 +53,8 @@ public readonly record struct TcpInfo(
     internal const int SegsOutOffset = 136;
     internal const int MinRttOffset = 148;
     internal const int DataSegsOutOffset = 156;
+    internal const int DeliveredOffset = 192;
+    internal const int DeliveredCeOffset = 196;
     internal const int BytesSentOffset = 200;
     internal const int BytesRetransOffset = 208;
 
@@ -82,7 +88,9 @@ public readonly record struct TcpInfo(
             U32(raw, MinRttOffset),
             U32(raw, DataSegsOutOffset),
             U64(raw, BytesSentOffset),
-            U64(raw, BytesRetransOffset));
+            U64(raw, BytesRetransOffset),
+            U32(raw, DeliveredOffset),
+            U32(raw, DeliveredCeOffset));
     }
 
     private static uint U32(ReadOnlySpan<byte> b, int at) => BinaryPrimitives.ReadUInt32LittleEndian(b[at..]);
@@ -97,6 +105,7 @@ public readonly record struct TcpInfo(
 /// <param name="BytesSent">Sum of tcpi_bytes_sent.</param>
 /// <param name="SegsOut">Sum of tcpi_segs_out.</param>
 /// <param name="DataSegsOut">Sum of tcpi_data_segs_out.</param>
+/// <param name="DeliveredCe">Sum of tcpi_delivered_ce (segments echoed as CE-marked).</param>
 /// <param name="MeanRttUs">Mean of tcpi_rtt, µs.</param>
 /// <param name="MaxRttUs">Largest tcpi_rtt, µs.</param>
 /// <param name="MinRttUs">Smallest tcpi_rtt, µs.</param>
@@ -107,6 +116,7 @@ public sealed record TcpInfoTotals(
     long BytesSent,
     long SegsOut,
     long DataSegsOut,
+    long DeliveredCe,
     double MeanRttUs,
     uint MaxRttUs,
     uint MinRttUs)
@@ -117,7 +127,7 @@ public sealed record TcpInfoTotals(
         ArgumentNullException.ThrowIfNull(infos);
         if (infos.Count == 0)
         {
-            return new TcpInfoTotals(0, 0, 0, 0, 0, 0, 0, 0, 0);
+            return new TcpInfoTotals(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
         }
         return new TcpInfoTotals(
             infos.Count,
@@ -126,6 +136,7 @@ public sealed record TcpInfoTotals(
             infos.Sum(i => (long)i.BytesSent),
             infos.Sum(i => (long)i.SegsOut),
             infos.Sum(i => (long)i.DataSegsOut),
+            infos.Sum(i => (long)i.DeliveredCe),
             infos.Average(i => (double)i.RttUs),
             infos.Max(i => i.RttUs),
             infos.Min(i => i.RttUs));

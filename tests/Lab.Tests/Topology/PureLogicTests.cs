@@ -23,6 +23,7 @@ public sealed class PureLogicTests
     [InlineData("ms-1234r0a-h1", 1234)]
     [InlineData("ms-lt-77r ff-h1", null)]
     [InlineData("ms-lt-77rff-h1", 77)]
+    [InlineData("ms-lt-77r0a1b-h1", 77)]
     [InlineData("ms-manual", null)]
     public void OwnerPid_ParsesLabNames(string ns, int? pid) => Assert.Equal(pid, LabNames.OwnerPid(ns));
 

@@ -15,6 +15,7 @@ public sealed class TcpInfoTests
         BinaryPrimitives.WriteUInt32LittleEndian(raw.AsSpan(156), 888);
         BinaryPrimitives.WriteUInt64LittleEndian(raw.AsSpan(200), 5_000_000_000);
         BinaryPrimitives.WriteUInt64LittleEndian(raw.AsSpan(208), 42_000);
+        BinaryPrimitives.WriteUInt32LittleEndian(raw.AsSpan(196), 3);
 
         var info = TcpInfo.Parse(raw);
 
@@ -25,6 +26,7 @@ public sealed class TcpInfoTests
         Assert.Equal(888u, info.DataSegsOut);
         Assert.Equal(5_000_000_000ul, info.BytesSent);
         Assert.Equal(42_000ul, info.BytesRetrans);
+        Assert.Equal(3u, info.DeliveredCe);
     }
 
     [Fact]

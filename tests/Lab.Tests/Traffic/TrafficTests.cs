@@ -73,7 +73,7 @@ public sealed class TrafficTests(ITestOutputHelper output)
         var before = NetStats.ReadTcp(sender.Namespace);
         var r = await TcpBulkSender.RunAsync(new TcpBulkOptions { Namespace = sender.Namespace, Target = sink.LocalEndPoint, TotalBytes = 10_000_000 });
         var delta = NetStats.ReadTcp(sender.Namespace).Minus(before);
-        var dropped = await rack.Lab.GetRandomDropCountAsync(drop);
+        var dropped = await rack.Lab.GetNftPacketCountAsync(drop);
         output.WriteLine($"nft dropped {dropped}, RetransSegs +{delta.RetransSegs}, tcpi_total_retrans {r.Totals.TotalRetrans}, tcpi_bytes_retrans {r.Totals.BytesRetrans}");
 
         Assert.Equal(10_000_000, sink.BytesReceived);
@@ -82,9 +82,30 @@ public sealed class TrafficTests(ITestOutputHelper output)
         Assert.True(r.Totals.TotalRetrans > 0);
         Assert.True(r.Totals.BytesRetrans > 0);
 
-        await rack.Lab.RemoveRandomDropAsync(drop);
+        await rack.Lab.RemoveNftRuleAsync(drop);
         var rules = await rack.Lab.ExecAsync(rack.RouterNamespace, "nft", "list", "ruleset");
         Assert.DoesNotContain(drop.Table, rules.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NftEcnMark_IsEchoedToTheSender()
+    {
+        await using var rack = await RackTopology.Create().WithPrefix(LabCollection.Prefix).WithHosts(1).WithSenders(1)
+            .WithTorShaping(null).WithSysctl("net.ipv4.tcp_ecn", "1").BuildAsync();
+        var (host, sender) = (rack.Hosts[0], rack.Senders[0]);
+        await using var sink = TcpSink.Start(host.Namespace, new IPEndPoint(host.Address, 5001));
+        var mark = await rack.Lab.AddRandomEcnMarkAsync(rack.RouterNamespace, perMille: 50, inputInterface: sender.RouterPort);
+
+        var before = NetStats.ReadTcp(sender.Namespace);
+        var r = await TcpBulkSender.RunAsync(new TcpBulkOptions { Namespace = sender.Namespace, Target = sink.LocalEndPoint, TotalBytes = 10_000_000 });
+        var delta = NetStats.ReadTcp(sender.Namespace).Minus(before);
+        var marked = await rack.Lab.GetNftPacketCountAsync(mark);
+        output.WriteLine($"nft marked {marked}, TCPDeliveredCE +{delta.TcpExt.GetValueOrDefault("TCPDeliveredCE")}, tcpi_delivered_ce {r.Totals.DeliveredCe}");
+
+        Assert.Equal(10_000_000, sink.BytesReceived);
+        Assert.True(marked > 0);
+        Assert.True(r.Totals.DeliveredCe > 0);
+        Assert.True(delta.TcpExt.GetValueOrDefault("TCPDeliveredCE") > 0);
     }
 
     [Fact]
