@@ -91,6 +91,7 @@ struct ms_pkt {
 	__u8 tcp_flags;  /* bit 0: SYN, bit 1: FIN */
 	__u32 seq;
 	__u32 payload;   /* TCP payload bytes */
+	__u32 hdr_len;   /* L2 to end of the transport header: what every GSO segment repeats */
 	__u32 remote[4]; /* the peer's address (source on ingress, destination on egress) */
 };
 
@@ -151,6 +152,7 @@ static __always_inline void ms_parse_l4(struct ms_pkt *p, void *l4, void *data_e
 			return;
 		*sport = bpf_ntohs(th->source);
 		*dport = bpf_ntohs(th->dest);
+		p->hdr_len += hlen;
 		p->has_ports = 1;
 		p->is_tcp = 1;
 		p->seq = bpf_ntohl(th->seq);
@@ -163,6 +165,7 @@ static __always_inline void ms_parse_l4(struct ms_pkt *p, void *l4, void *data_e
 			return;
 		*sport = bpf_ntohs(uh->source);
 		*dport = bpf_ntohs(uh->dest);
+		p->hdr_len += sizeof(*uh);
 		p->has_ports = 1;
 	}
 }
@@ -219,6 +222,7 @@ static __always_inline int ms_parse(struct __sk_buff *skb, bool ingress, struct 
 		__u64 ip_end = (tot && l3_off + tot < frame_end) ? l3_off + tot : frame_end;
 		__u32 l4_off = l3_off + ihl;
 
+		p->hdr_len = l4_off;
 		/* Only the first fragment carries the transport header. */
 		if (!(iph->frag_off & bpf_htons(0x1fff)) && l4_off < ip_end)
 			ms_parse_l4(p, data + l4_off, data_end, ip_end - l4_off, &sport, &dport);
@@ -262,6 +266,7 @@ static __always_inline int ms_parse(struct __sk_buff *skb, bool ingress, struct 
 			off &= 0x3fff;
 		}
 		p->key.proto = next;
+		p->hdr_len = off;
 		if (off < ip_end)
 			ms_parse_l4(p, data + off, data_end, ip_end - off, &sport, &dport);
 	} else {
@@ -449,8 +454,18 @@ static __always_inline int ms_handle(struct __sk_buff *skb, bool ingress, bool t
 	if (!b)
 		return MS_CONTINUE;
 
+	/*
+	 * A GSO/GRO super-packet counts as its segments, and its bytes as the segments' bytes on the
+	 * wire: every segment repeats the headers, which the device adds (TSO) or the stack adds
+	 * after this hook (software GSO), and which the NIC received (GRO).
+	 */
+	struct ms_pkt p = {};
+	int parsed = ms_parse(skb, ingress, &p);
+	__u32 segs = skb->gso_size ? (skb->gso_segs ? skb->gso_segs : 1) : 1;
 	__u64 len = skb->len;
-	__u32 segs = skb->gso_segs ? skb->gso_segs : 1;
+
+	if (segs > 1 && parsed)
+		len += (__u64)(segs - 1) * p.hdr_len;
 
 	if (ingress) {
 		b->in_bytes += len;
@@ -459,10 +474,7 @@ static __always_inline int ms_handle(struct __sk_buff *skb, bool ingress, bool t
 		b->out_bytes += len;
 		b->out_packets += segs;
 	}
-
-	struct ms_pkt p = {};
-
-	if (!ms_parse(skb, ingress, &p))
+	if (!parsed)
 		return MS_CONTINUE;
 	if (ingress && p.ce)
 		b->in_ce_bytes += len;

@@ -29,11 +29,11 @@ internal sealed unsafe class SamplerObject : IDisposable
 {
     internal const string ResourceName = "millisampler.bpf.o";
 
-    private nint _object;
+    private readonly BpfObject _object;
     private nint _sketchMapping;
     private nuint _sketchMappingLength;
 
-    private SamplerObject(nint obj) => _object = obj;
+    private SamplerObject(BpfObject obj) => _object = obj;
 
     public ClockSource Clock { get; private set; }
     public int IngressProgramFd { get; private set; }
@@ -60,33 +60,18 @@ internal sealed unsafe class SamplerObject : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         if (options.MaxBins is < 1 or > 1_000_000)
             throw new ArgumentOutOfRangeException(nameof(options), "MaxBins must be 1..1000000.");
-        byte[] image = ReadEmbeddedObject();
-        EnsureLibBpf();
-        LibBpfLog.Install();
-        LibBpfLog.Take();
-
-        nint mem = (nint)NativeMemory.Alloc((nuint)image.Length);
-        SamplerObject? result = null;
+        var result = new SamplerObject(BpfObject.Open(ReadEmbeddedObject(), ResourceName));
         try
         {
-            image.CopyTo(new Span<byte>((void*)mem, image.Length));
-            nint obj = LibBpf.ObjectOpenMem((byte*)mem, (nuint)image.Length, 0);
-            if (obj == 0)
-                throw BpfException.FromErrno("Opening the eBPF object failed", Marshal.GetLastPInvokeError(), LibBpfLog.Take());
-            result = new SamplerObject(obj);
             result.Configure(options);
-            int err = LibBpf.ObjectLoad(obj);
-            if (err != 0)
-                throw BpfException.FromErrno("Loading the eBPF programs into the kernel failed", err, LibBpfLog.Take());
+            result._object.Load();
             result.Resolve(options);
-            var loaded = result;
-            result = null;
-            return loaded;
+            return result;
         }
-        finally
+        catch
         {
-            result?.Dispose();
-            NativeMemory.Free((void*)mem);
+            result.Dispose();
+            throw;
         }
     }
 
@@ -99,43 +84,36 @@ internal sealed unsafe class SamplerObject : IDisposable
         return image;
     }
 
-    private static void EnsureLibBpf()
-    {
-        if (!NativeLibrary.TryLoad("libbpf.so.1", out var handle))
-            throw new BpfException("libbpf.so.1 was not found: install the system libbpf (Debian/Ubuntu: apt-get install libbpf1).");
-        NativeLibrary.Free(handle);
-    }
-
     private void Configure(SamplerLoadOptions options)
     {
         bool tai = !options.ForceMonotonicClock &&
             LibBpf.ProbeHelper(LibBpf.ProgTypeSchedCls, LibBpf.HelperKtimeGetTaiNs, 0) == 1;
         Clock = tai ? ClockSource.Tai : ClockSource.MonotonicMapped;
-        SetAutoload("ms_ingress", tai);
-        SetAutoload("ms_egress", tai);
-        SetAutoload("ms_ingress_mono", !tai);
-        SetAutoload("ms_egress_mono", !tai);
-        SetAutoload("ms_empty", options.LoadBaselineProgram);
-        SetMaxEntries("ms_bins", options.MaxBins);
-        SetMaxEntries("ms_sketch", options.MaxBins);
-        SetMaxEntries("ms_flows", options.MaxFlows);
+        _object.SetAutoload("ms_ingress", tai);
+        _object.SetAutoload("ms_egress", tai);
+        _object.SetAutoload("ms_ingress_mono", !tai);
+        _object.SetAutoload("ms_egress_mono", !tai);
+        _object.SetAutoload("ms_empty", options.LoadBaselineProgram);
+        _object.SetMaxEntries("ms_bins", options.MaxBins);
+        _object.SetMaxEntries("ms_sketch", options.MaxBins);
+        _object.SetMaxEntries("ms_flows", options.MaxFlows);
     }
 
     private void Resolve(SamplerLoadOptions options)
     {
         bool tai = Clock == ClockSource.Tai;
-        IngressProgramFd = ProgramFd(tai ? "ms_ingress" : "ms_ingress_mono");
-        EgressProgramFd = ProgramFd(tai ? "ms_egress" : "ms_egress_mono");
+        IngressProgramFd = _object.ProgramFd(tai ? "ms_ingress" : "ms_ingress_mono");
+        EgressProgramFd = _object.ProgramFd(tai ? "ms_egress" : "ms_egress_mono");
         if (options.LoadBaselineProgram)
-            BaselineProgramFd = ProgramFd("ms_empty");
-        ConfigFd = MapFd("ms_config", sizeof(MsConfig));
-        BinsFd = MapFd("ms_bins", sizeof(MsBin));
-        SketchFd = MapFd("ms_sketch", sizeof(MsSketch));
-        FlowsFd = MapFd("ms_flows", sizeof(MsFlow));
-        PrefixesFd = MapFd("ms_prefixes", sizeof(uint));
-        StatsFd = MapFd("ms_stats", sizeof(MsStats));
-        MaxBins = LibBpf.MapMaxEntries(Map("ms_bins"));
-        MaxFlows = LibBpf.MapMaxEntries(Map("ms_flows"));
+            BaselineProgramFd = _object.ProgramFd("ms_empty");
+        ConfigFd = _object.MapFd("ms_config", sizeof(MsConfig));
+        BinsFd = _object.MapFd("ms_bins", sizeof(MsBin));
+        SketchFd = _object.MapFd("ms_sketch", sizeof(MsSketch));
+        FlowsFd = _object.MapFd("ms_flows", sizeof(MsFlow));
+        PrefixesFd = _object.MapFd("ms_prefixes", sizeof(uint));
+        StatsFd = _object.MapFd("ms_stats", sizeof(MsStats));
+        MaxBins = _object.MaxEntries("ms_bins");
+        MaxFlows = _object.MaxEntries("ms_flows");
         PossibleCpus = LibBpf.NumPossibleCpus();
         if (PossibleCpus <= 0)
             throw BpfException.FromErrno("Counting possible CPUs failed", PossibleCpus);
@@ -149,43 +127,6 @@ internal sealed unsafe class SamplerObject : IDisposable
         }
     }
 
-    private nint Map(string name)
-    {
-        nint map = LibBpf.FindMapByName(_object, name);
-        return map != 0 ? map : throw new BpfException($"The eBPF object has no map '{name}': the object and the agent do not match.");
-    }
-
-    private int MapFd(string name, int expectedValueSize)
-    {
-        nint map = Map(name);
-        uint size = LibBpf.MapValueSize(map);
-        if (size != expectedValueSize)
-            throw new BpfException($"Map '{name}' holds {size}-byte values but the agent expects {expectedValueSize}: bpf/millisampler.h and SharedTypes.cs disagree.");
-        return LibBpf.MapFd(map);
-    }
-
-    private int ProgramFd(string name)
-    {
-        nint prog = LibBpf.FindProgramByName(_object, name);
-        int fd = prog == 0 ? -1 : LibBpf.ProgramFd(prog);
-        return fd >= 0 ? fd : throw new BpfException($"The eBPF program '{name}' did not load.");
-    }
-
-    private void SetAutoload(string name, bool load)
-    {
-        nint prog = LibBpf.FindProgramByName(_object, name);
-        if (prog == 0)
-            throw new BpfException($"The eBPF object has no program '{name}': the object and the agent do not match.");
-        LibBpf.ProgramSetAutoload(prog, load);
-    }
-
-    private void SetMaxEntries(string name, uint entries)
-    {
-        int err = LibBpf.MapSetMaxEntries(Map(name), entries);
-        if (err != 0)
-            throw BpfException.FromErrno($"Sizing map '{name}' to {entries} entries failed", err);
-    }
-
     public void Dispose()
     {
         if (_sketchMapping != 0)
@@ -193,11 +134,6 @@ internal sealed unsafe class SamplerObject : IDisposable
             Libc.Munmap(_sketchMapping, _sketchMappingLength);
             _sketchMapping = 0;
         }
-        if (_object != 0)
-        {
-            // Closes every program and map fd; programs still attached through a link stay until the link closes.
-            LibBpf.ObjectClose(_object);
-            _object = 0;
-        }
+        _object.Dispose();
     }
 }
