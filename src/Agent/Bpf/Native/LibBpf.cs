@@ -31,6 +31,9 @@ internal static unsafe partial class LibBpf
     [LibraryImport(Lib, EntryPoint = "bpf_map__value_size")]
     public static partial uint MapValueSize(nint map);
 
+    [LibraryImport(Lib, EntryPoint = "bpf_map__key_size")]
+    public static partial uint MapKeySize(nint map);
+
     [LibraryImport(Lib, EntryPoint = "bpf_map__max_entries")]
     public static partial uint MapMaxEntries(nint map);
 
