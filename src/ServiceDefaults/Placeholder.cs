@@ -1,1 +1,0 @@
-namespace Millisampler.ServiceDefaults; internal static class Placeholder { }
