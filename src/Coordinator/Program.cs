@@ -1,1 +1,3 @@
-return 0;
+using Millisampler.Coordinator;
+
+return await CoordinatorApp.RunAsync(args);

@@ -1,0 +1,31 @@
+using Grpc.Core;
+using Millisampler.Contracts.V1;
+using Millisampler.Coordinator.Captures;
+using Millisampler.Coordinator.Membership;
+
+namespace Millisampler.Coordinator.Api;
+
+/// <summary>CoordinatorService over gRPC; every call goes to the same application services as the JSON API.</summary>
+internal sealed class CoordinatorGrpcService(CaptureService captures, MembershipRegistry registry)
+    : CoordinatorService.CoordinatorServiceBase
+{
+    public override Task<Capture> StartCapture(StartCaptureRequest request, ServerCallContext context) =>
+        captures.StartCaptureAsync(request, context.CancellationToken);
+
+    public override Task WatchCapture(WatchCaptureRequest request, IServerStreamWriter<CaptureProgress> responseStream,
+        ServerCallContext context) =>
+        captures.WatchCaptureAsync(request.CaptureId, p => responseStream.WriteAsync(p, context.CancellationToken),
+            context.CancellationToken);
+
+    public override Task<Capture> GetCapture(GetCaptureRequest request, ServerCallContext context) =>
+        captures.GetCaptureAsync(request.CaptureId, context.CancellationToken);
+
+    public override Task<ListCapturesResponse> ListCaptures(ListCapturesRequest request, ServerCallContext context) =>
+        captures.ListCapturesAsync(request, context.CancellationToken);
+
+    public override Task<ListRacksResponse> ListRacks(ListRacksRequest request, ServerCallContext context) =>
+        Task.FromResult(registry.ListRacks());
+
+    public override Task<GetCaptureSeriesResponse> GetCaptureSeries(GetCaptureSeriesRequest request, ServerCallContext context) =>
+        captures.GetCaptureSeriesAsync(request, context.CancellationToken);
+}

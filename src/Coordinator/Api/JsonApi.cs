@@ -1,0 +1,202 @@
+using System.Globalization;
+using System.Text;
+using Google.Protobuf;
+using Grpc.Core;
+using Millisampler.Contracts.V1;
+using Millisampler.Coordinator.Agents;
+using Millisampler.Coordinator.Captures;
+using Millisampler.Coordinator.Membership;
+
+namespace Millisampler.Coordinator.Api;
+
+/// <summary>
+/// The CoordinatorService as JSON over HTTP, for curl. Bodies and responses are the protobuf messages in the
+/// protobuf JSON mapping (lowerCamelCase names, enums by name, 64-bit integers as strings); errors are
+/// <c>{"code": "INVALID_ARGUMENT", "message": "..."}</c> with the same message as over gRPC and the HTTP status of
+/// the gRPC code (google.rpc mapping).
+/// </summary>
+internal static partial class JsonApi
+{
+    private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
+    private static readonly JsonParser Parser = new(JsonParser.Settings.Default);
+
+    public static IEndpointRouteBuilder MapCoordinatorJsonApi(this IEndpointRouteBuilder app)
+    {
+        RouteGroupBuilder api = app.MapGroup("/api");
+
+        api.MapGet("/racks", (HttpContext http, MembershipRegistry registry) =>
+            Handle(http, () => Task.FromResult<IMessage>(registry.ListRacks())));
+
+        api.MapPost("/captures", (HttpContext http, CaptureService captures) => Handle(http, async () =>
+        {
+            StartCaptureRequest request = await ReadBodyAsync<StartCaptureRequest>(http).ConfigureAwait(false);
+            Capture capture = await captures.StartCaptureAsync(request, http.RequestAborted).ConfigureAwait(false);
+            http.Response.StatusCode = StatusCodes.Status202Accepted;
+            http.Response.Headers.Location = $"/api/captures/{capture.CaptureId}";
+            return capture;
+        }));
+
+        api.MapGet("/captures", (HttpContext http, CaptureService captures) => Handle(http, async () =>
+        {
+            IQueryCollection q = http.Request.Query;
+            var request = new ListCapturesRequest
+            {
+                Rack = q["rack"].ToString(),
+                FromUnixNs = ParseTime(q, "from"),
+                ToUnixNs = ParseTime(q, "to"),
+                Limit = ParseUInt(q, "limit"),
+            };
+            return await captures.ListCapturesAsync(request, http.RequestAborted).ConfigureAwait(false);
+        }));
+
+        api.MapGet("/captures/{id}", (HttpContext http, string id, CaptureService captures) =>
+            Handle(http, async () => await captures.GetCaptureAsync(id, http.RequestAborted).ConfigureAwait(false)));
+
+        api.MapGet("/captures/{id}/series", (HttpContext http, string id, CaptureService captures) => Handle(http, async () =>
+        {
+            var request = new GetCaptureSeriesRequest { CaptureId = id };
+            request.Hosts.AddRange(http.Request.Query["host"].Where(h => !string.IsNullOrEmpty(h)).Select(h => h!));
+            return await captures.GetCaptureSeriesAsync(request, http.RequestAborted).ConfigureAwait(false);
+        }));
+
+        // Newline-delimited JSON, one CaptureProgress per change, until the capture is analysed or failed.
+        api.MapGet("/captures/{id}/progress", async (HttpContext http, string id, CaptureService captures, ILoggerFactory logs) =>
+        {
+            try
+            {
+                await captures.WatchCaptureAsync(id, async p =>
+                {
+                    if (!http.Response.HasStarted)
+                    {
+                        http.Response.ContentType = "application/x-ndjson";
+                    }
+
+                    await http.Response.WriteAsync(Formatter.Format(p) + "\n", http.RequestAborted).ConfigureAwait(false);
+                    await http.Response.Body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+                }, http.RequestAborted).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!http.Response.HasStarted && ex is not OperationCanceledException)
+            {
+                await WriteErrorAsync(http, ex, logs).ConfigureAwait(false);
+            }
+        });
+
+        return app;
+    }
+
+    /// <summary>HTTP status for a gRPC status code, as google.rpc.Code documents it.</summary>
+    public static int HttpStatus(StatusCode code) => code switch
+    {
+        StatusCode.OK => StatusCodes.Status200OK,
+        StatusCode.InvalidArgument or StatusCode.FailedPrecondition or StatusCode.OutOfRange => StatusCodes.Status400BadRequest,
+        StatusCode.Unauthenticated => StatusCodes.Status401Unauthorized,
+        StatusCode.PermissionDenied => StatusCodes.Status403Forbidden,
+        StatusCode.NotFound => StatusCodes.Status404NotFound,
+        StatusCode.AlreadyExists or StatusCode.Aborted => StatusCodes.Status409Conflict,
+        StatusCode.ResourceExhausted => StatusCodes.Status429TooManyRequests,
+        StatusCode.Cancelled => 499,
+        StatusCode.Unimplemented => StatusCodes.Status501NotImplemented,
+        StatusCode.Unavailable => StatusCodes.Status503ServiceUnavailable,
+        StatusCode.DeadlineExceeded => StatusCodes.Status504GatewayTimeout,
+        _ => StatusCodes.Status500InternalServerError,
+    };
+
+    private static async Task Handle(HttpContext http, Func<Task<IMessage>> action)
+    {
+        IMessage result;
+        try
+        {
+            result = await action().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception ex)
+        {
+            await WriteErrorAsync(http, ex, http.RequestServices.GetRequiredService<ILoggerFactory>()).ConfigureAwait(false);
+            return;
+        }
+
+        http.Response.ContentType = "application/json; charset=utf-8";
+        await http.Response.WriteAsync(Formatter.Format(result), Encoding.UTF8, http.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static Task WriteErrorAsync(HttpContext http, Exception ex, ILoggerFactory logs)
+    {
+        Status status;
+        if (ex is RpcException rpc)
+        {
+            status = rpc.Status;
+        }
+        else
+        {
+            LogUnhandled(logs.CreateLogger(typeof(JsonApi).FullName!), ex, http.Request.Method, http.Request.Path);
+            status = new Status(StatusCode.Internal, $"internal error: {ex.Message}");
+        }
+
+        http.Response.StatusCode = HttpStatus(status.StatusCode);
+        return http.Response.WriteAsJsonAsync(new ApiError(StatusText.Name(status.StatusCode), status.Detail), http.RequestAborted);
+    }
+
+    private static async Task<T> ReadBodyAsync<T>(HttpContext http) where T : IMessage, new()
+    {
+        using var reader = new StreamReader(http.Request.Body, Encoding.UTF8);
+        string body = await reader.ReadToEndAsync(http.RequestAborted).ConfigureAwait(false);
+        if (string.IsNullOrWhiteSpace(body))
+        {
+            throw Invalid("body: required; send the request as JSON, e.g. {\"rack\":\"r1\",\"binWidthNs\":\"1000000\",\"bins\":2000}");
+        }
+
+        try
+        {
+            return Parser.Parse<T>(body);
+        }
+        catch (Exception ex) when (ex is InvalidProtocolBufferException or InvalidJsonException or FormatException)
+        {
+            throw Invalid($"body: not a valid {typeof(T).Name} in JSON: {ex.Message}");
+        }
+    }
+
+    /// <summary>A query time: unix nanoseconds, or an RFC 3339 / ISO 8601 time; 0 when absent.</summary>
+    private static long ParseTime(IQueryCollection q, string name)
+    {
+        string? text = q[name].ToString();
+        if (string.IsNullOrEmpty(text))
+        {
+            return 0;
+        }
+
+        if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long ns))
+        {
+            return ns;
+        }
+
+        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset t))
+        {
+            return (t - DateTimeOffset.UnixEpoch).Ticks * 100;
+        }
+
+        throw Invalid($"{name}: '{text}' is neither unix nanoseconds nor a time like 2025-01-31T12:00:00Z");
+    }
+
+    private static uint ParseUInt(IQueryCollection q, string name)
+    {
+        string? text = q[name].ToString();
+        if (string.IsNullOrEmpty(text))
+        {
+            return 0;
+        }
+
+        return uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out uint v)
+            ? v
+            : throw Invalid($"{name}: '{text}' is not a non-negative integer");
+    }
+
+    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+
+    /// <summary>Error body of the JSON API.</summary>
+    /// <param name="Code">gRPC status code name, e.g. INVALID_ARGUMENT.</param>
+    /// <param name="Message">What went wrong, as a person can act on it.</param>
+    internal sealed record ApiError(string Code, string Message);
+}

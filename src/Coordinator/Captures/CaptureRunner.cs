@@ -1,0 +1,353 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using Millisampler.Analysis;
+using Millisampler.Contracts.V1;
+using Millisampler.Coordinator.Membership;
+using Millisampler.Coordinator.Storage;
+using Millisampler.Coordinator.Time;
+
+namespace Millisampler.Coordinator.Captures;
+
+/// <summary>
+/// Runs one capture from start to end: wait for the rack, choose the start instant, arm every host, wait out the
+/// run, fetch and merge the runs, analyse, store. Every step is bounded in time, so a capture always ends, and
+/// every host that did not contribute is named with its reason.
+/// </summary>
+internal sealed partial class CaptureRunner
+{
+    private readonly MembershipRegistry _registry;
+    private readonly RunScheduler _scheduler;
+    private readonly RunCollector _collector;
+    private readonly CaptureStore _store;
+    private readonly RackLanes _lanes;
+    private readonly TaiClock _clock;
+    private readonly TimeProvider _time;
+    private readonly CaptureOptions _options;
+    private readonly string _coordinatorId;
+    private readonly ILogger<CaptureRunner> _logger;
+
+    public CaptureRunner(MembershipRegistry registry, RunScheduler scheduler, RunCollector collector, CaptureStore store,
+        RackLanes lanes, TaiClock clock, TimeProvider time, IOptions<CaptureOptions> options,
+        IOptions<MembershipOptions> membership, ILogger<CaptureRunner> logger)
+    {
+        _registry = registry;
+        _scheduler = scheduler;
+        _collector = collector;
+        _store = store;
+        _lanes = lanes;
+        _clock = clock;
+        _time = time;
+        _options = options.Value;
+        _coordinatorId = membership.Value.EffectiveCoordinatorId;
+        _logger = logger;
+    }
+
+    /// <summary>Runs the capture to its end; never throws. Releases the rack when done.</summary>
+    public async Task RunAsync(CaptureRecord record, RackLanes.Ticket ticket, CancellationToken cancellationToken)
+    {
+        CapturePlan plan = record.Plan;
+        using Activity? activity = Observability.ActivitySource.StartActivity("Capture");
+        activity?.SetTag("millisampler.capture_id", record.Id);
+        activity?.SetTag("millisampler.rack", plan.Rack);
+        try
+        {
+            await ticket.Entered.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await RunStepsAsync(record, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await FailAsync(record, "the coordinator stopped before this capture completed", CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogCaptureCrashed(_logger, ex, record.Id);
+            await FailAsync(record, $"internal error: {ex.Message}", CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            record.MarkArmed();
+            _lanes.Release(plan.Rack, record.Id);
+            CaptureState final = record.State;
+            Observability.CapturesEnded.Add(1, new KeyValuePair<string, object?>("state", final.ToString()));
+            activity?.SetTag("millisampler.state", final.ToString());
+        }
+    }
+
+    private async Task RunStepsAsync(CaptureRecord record, CancellationToken ct)
+    {
+        CapturePlan plan = record.Plan;
+        long w = plan.BinWidthNs;
+
+        // Addresses are read now, not at request time: a queued capture may start long after it was asked for.
+        var targets = new List<AgentTarget>();
+        var states = new Dictionary<string, HostState>(StringComparer.Ordinal);
+        foreach (string host in plan.Hosts)
+        {
+            if (_registry.Find(host) is { } state && state.Rack == plan.Rack)
+            {
+                targets.Add(new AgentTarget(host, state.Address));
+                states.Add(host, state);
+            }
+            else
+            {
+                record.UpdateHost(host, h => Set(h, HostOutcomeKind.HostOutcomeFailed, "no longer registered in this rack when the capture started"));
+            }
+        }
+
+        long leadNs = plan.LeadTimeNs > 0
+            ? plan.LeadTimeNs
+            : StartInstantPlanner.DeriveLeadNs(states.Values.Select(s => s.RoundTrip), _options.LeadTimeRttFactor,
+                _options.AssumedRoundTrip, _options.LeadTimeFloor, _options.LeadTimeCeiling,
+                states.Values.Select(s => s.Limits?.MaxLeadNs ?? 0).Where(v => v > 0).DefaultIfEmpty(0).Min(), w);
+        long now = _clock.NowNs();
+        long start = StartInstantPlanner.ChooseStart(now, leadNs, w);
+        long end = start + (plan.Bins * w);
+        Observability.LeadTime.Record((start - now) / 1e9);
+        record.Update(c =>
+        {
+            c.State = CaptureState.Scheduled;
+            c.StartTaiNs = start;
+        });
+        LogCaptureScheduled(_logger, record.Id, plan.Rack, targets.Count, start, (start - now) / 1e6, plan.Bins, w);
+        await TryUpdateStoreAsync(record, ct).ConfigureAwait(false);
+
+        var request = new ScheduleRunRequest
+        {
+            RunId = record.Id,
+            StartTaiNs = start,
+            BinWidthNs = w,
+            Bins = plan.Bins,
+            Requester = _coordinatorId,
+        };
+        long fanOutStarted = _time.GetTimestamp();
+        IReadOnlyList<ScheduleOutcome> scheduled = await _scheduler.ScheduleAllAsync(targets, request,
+            o => record.UpdateHost(o.Host, h =>
+            {
+                Set(h, o.Kind, o.Reason);
+                if (o.Clock is not null)
+                {
+                    h.ClockErrorNs = o.Clock.MaxErrorNs;
+                }
+            }), ct).ConfigureAwait(false);
+        Observability.ScheduleFanOutDuration.Record(_time.GetElapsedTime(fanOutStarted).TotalSeconds);
+        record.MarkArmed();
+
+        var armed = scheduled.Where(s => s.Kind == HostOutcomeKind.HostOutcomeScheduled).ToDictionary(s => s.Host, StringComparer.Ordinal);
+        if (armed.Count == 0)
+        {
+            await FailAsync(record, "no host accepted the run: " + Summarize(record), ct).ConfigureAwait(false);
+            return;
+        }
+
+        await WaitUntilTaiAsync(start, ct).ConfigureAwait(false);
+        record.Update(c => c.State = CaptureState.Running);
+        await WaitUntilTaiAsync(end + StartInstantPlanner.ToNs(_options.CollectGrace), ct).ConfigureAwait(false);
+        record.Update(c => c.State = CaptureState.Collecting);
+        await TryUpdateStoreAsync(record, ct).ConfigureAwait(false);
+
+        IReadOnlyList<CollectOutcome> collected = await _collector.CollectAllAsync(
+            [.. targets.Where(t => armed.ContainsKey(t.Host))], record.Id,
+            o => record.UpdateHost(o.Host, h => Set(h, o.Kind, o.Reason)),
+            ct).ConfigureAwait(false);
+
+        var runs = collected.Where(c => c.Run is not null).Select(c => c.Run!).ToList();
+        MergedCapture merged = RunMerger.Merge(start, w, (int)plan.Bins, plan.Hosts, runs);
+        Finish(record, states, armed, collected, merged);
+
+        await _store.SaveResultAsync(record.Snapshot(), runs, ct).ConfigureAwait(false);
+        record.Persisted = true;
+        Observability.ResultDelay.Record(Math.Max(0, _clock.NowNs() - end) / 1e9);
+        foreach (HostOutcome h in record.Read(c => c.Hosts.ToList()))
+        {
+            Observability.HostOutcomes.Add(1, new KeyValuePair<string, object?>("outcome", h.Outcome.ToString()));
+        }
+
+        LogCaptureEnded(_logger, record.Id, plan.Rack, record.State, record.Read(c => c.HostsCovered), plan.Hosts.Count, record.Read(c => c.Detail));
+    }
+
+    /// <summary>Sets each host's final outcome from the merge, then analyses the hosts that can be analysed.</summary>
+    private void Finish(CaptureRecord record, IReadOnlyDictionary<string, HostState> states,
+        IReadOnlyDictionary<string, ScheduleOutcome> armed, IReadOnlyList<CollectOutcome> collected, MergedCapture merged)
+    {
+        CapturePlan plan = record.Plan;
+        long w = plan.BinWidthNs;
+        var collectedByHost = collected.ToDictionary(c => c.Host, StringComparer.Ordinal);
+        var series = new List<HostSeries>();
+        var notAnalysed = new List<string>();
+
+        foreach (RejectedRun r in merged.Rejected)
+        {
+            record.UpdateHost(r.Host, h => Set(h, HostOutcomeKind.HostOutcomeFailed, "run could not be placed on the capture's bins: " + r.Reason));
+        }
+
+        foreach (MergedHost m in merged.Hosts)
+        {
+            Run run = m.Run;
+            ClockState? clock = run.ClockAtArm ?? armed[m.Host].Clock;
+            long clockError = clock?.MaxErrorNs ?? -1;
+            bool trusted = clock is { Synchronized: true } && clockError >= 0 && clockError <= w - clockError;
+            ulong linkSpeed = HostState.SumLinkSpeeds(run.Interfaces);
+            if (linkSpeed == 0 && states.TryGetValue(m.Host, out HostState? registered))
+            {
+                linkSpeed = registered.LinkSpeedBitsPerSecond;
+            }
+
+            if (linkSpeed == 0)
+            {
+                linkSpeed = (ulong)_options.FallbackLinkSpeedBitsPerSecond;
+            }
+
+            var reasons = new List<string>();
+            string collectReason = collectedByHost[m.Host].Reason;
+            if (collectReason.Length > 0)
+            {
+                reasons.Add(collectReason);
+            }
+
+            bool partial = m.BinsCovered < plan.Bins;
+            if (partial && collectReason.Length == 0)
+            {
+                reasons.Add($"covers {m.BinsCovered} of {plan.Bins} bins");
+            }
+
+            if (clock is null || clockError < 0)
+            {
+                reasons.Add("clock error unknown: alignment not trusted");
+            }
+
+            if (linkSpeed == 0)
+            {
+                reasons.Add("not analysed: no link speed (agent reports none; set Coordinator:Captures:FallbackLinkSpeedBitsPerSecond)");
+                notAnalysed.Add(m.Host);
+            }
+            else if (!m.CoversFromStart)
+            {
+                reasons.Add($"not analysed: data starts at bin {m.FirstBin}, not at the capture's start");
+                notAnalysed.Add(m.Host);
+            }
+            else
+            {
+                series.Add(new HostSeries(m.Host, linkSpeed, clockError, m.BinsCovered,
+                    m.IngressBytes, m.IngressCeBytes, m.IngressRetransmitBytes, m.IngressConnections));
+            }
+
+            record.UpdateHost(m.Host, h =>
+            {
+                Set(h, partial ? HostOutcomeKind.HostOutcomePartial : HostOutcomeKind.HostOutcomeCollected, string.Join("; ", reasons));
+                h.BinsCovered = (uint)m.BinsCovered;
+                h.ClockErrorNs = Math.Max(clockError, 0);
+                h.AlignmentTrusted = trusted;
+                h.LinkSpeedBitsPerSecond = linkSpeed;
+            });
+        }
+
+        int covered = merged.Hosts.Count(m => m.BinsCovered > 0);
+        if (merged.Hosts.Count == 0)
+        {
+            record.Update(c =>
+            {
+                c.State = CaptureState.Failed;
+                c.Detail = "no host returned data: " + Summarize(c);
+                c.CompletedAtUnixNs = NowUnixNs();
+            });
+            return;
+        }
+
+        CaptureAnalysis analysis;
+        string detail = notAnalysed.Count > 0 ? $"{notAnalysed.Count} collected host(s) not analysed: {string.Join(", ", notAnalysed)}" : "";
+        CaptureState state = CaptureState.Analysed;
+        if (series.Count == 0)
+        {
+            analysis = new CaptureAnalysis { BurstThreshold = plan.BurstThreshold, EventMinHosts = (uint)plan.EventMinHosts };
+        }
+        else
+        {
+            try
+            {
+                analysis = RackAnalyzer.Analyze(series, w, new AnalysisOptions(plan.BurstThreshold, plan.EventMinHosts)).ToProto();
+            }
+            catch (ArgumentException ex)
+            {
+                LogAnalysisFailed(_logger, ex, record.Id);
+                analysis = new CaptureAnalysis { BurstThreshold = plan.BurstThreshold, EventMinHosts = (uint)plan.EventMinHosts };
+                state = CaptureState.Failed;
+                detail = $"analysis failed: {ex.Message}; the runs are stored (GetCaptureSeries)";
+            }
+        }
+
+        record.Update(c =>
+        {
+            c.State = state;
+            c.Analysis = analysis;
+            c.HostsCovered = (uint)covered;
+            c.Detail = detail;
+            c.CompletedAtUnixNs = NowUnixNs();
+        });
+    }
+
+    private async Task FailAsync(CaptureRecord record, string detail, CancellationToken ct)
+    {
+        record.Update(c =>
+        {
+            c.State = CaptureState.Failed;
+            c.Detail = detail;
+            c.CompletedAtUnixNs = NowUnixNs();
+            foreach (HostOutcome h in c.Hosts.Where(h => h.Outcome is HostOutcomeKind.HostOutcomePending or HostOutcomeKind.HostOutcomeScheduled))
+            {
+                Set(h, HostOutcomeKind.HostOutcomeFailed, h.Outcome == HostOutcomeKind.HostOutcomePending ? "not tried: " + detail : "not collected: " + detail);
+            }
+        });
+        LogCaptureEnded(_logger, record.Id, record.Plan.Rack, CaptureState.Failed, 0, record.Plan.Hosts.Count, detail);
+        try
+        {
+            await _store.SaveResultAsync(record.Snapshot(), [], ct).ConfigureAwait(false);
+            record.Persisted = true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogStoreFailed(_logger, ex, record.Id);
+        }
+    }
+
+    private async Task TryUpdateStoreAsync(CaptureRecord record, CancellationToken ct)
+    {
+        try
+        {
+            await _store.UpdateAsync(record.Snapshot(), ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Progress rows are a convenience for ListCaptures; the capture itself goes on.
+            LogStoreFailed(_logger, ex, record.Id);
+        }
+    }
+
+    /// <summary>Waits until the TAI clock reads <paramref name="taiNs"/>; re-reads the clock after each timer, which may fire early.</summary>
+    private async Task WaitUntilTaiAsync(long taiNs, CancellationToken ct)
+    {
+        long remaining;
+        while ((remaining = taiNs - _clock.NowNs()) > 0)
+        {
+            // Round up to whole milliseconds: timers are no finer, and waking early only costs a loop.
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(remaining / 1e6)), _time, ct).ConfigureAwait(false);
+        }
+    }
+
+    private long NowUnixNs() => (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+
+    private static void Set(HostOutcome h, HostOutcomeKind kind, string reason)
+    {
+        h.Outcome = kind;
+        h.Reason = reason;
+    }
+
+    /// <summary>"h1 refused (…); h2 failed (…)" for the hosts that did not contribute, at most five named.</summary>
+    private static string Summarize(CaptureRecord record) => record.Read(Summarize);
+
+    private static string Summarize(Capture c)
+    {
+        var bad = c.Hosts.Where(h => h.Outcome is HostOutcomeKind.HostOutcomeRefused or HostOutcomeKind.HostOutcomeFailed).ToList();
+        string text = string.Join("; ", bad.Take(5).Select(h => $"{h.Host} {(h.Outcome == HostOutcomeKind.HostOutcomeRefused ? "refused" : "failed")} ({h.Reason})"));
+        return bad.Count > 5 ? $"{text}; and {bad.Count - 5} more" : text;
+    }
+}

@@ -1,0 +1,71 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Millisampler.Coordinator.Agents;
+using Millisampler.Coordinator.Api;
+using Millisampler.Coordinator.Captures;
+using Millisampler.Coordinator.Membership;
+using Millisampler.Coordinator.Storage;
+using Millisampler.Coordinator.Time;
+
+namespace Millisampler.Coordinator;
+
+/// <summary>Registers the coordinator: options, membership, captures, storage, gRPC and JSON endpoints.</summary>
+public static class CoordinatorServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds every coordinator service. Options bind from <c>Coordinator:Membership</c>, <c>Coordinator:Captures</c>,
+    /// <c>Coordinator:Storage</c> and <c>Coordinator:Endpoints</c>, are validated when the host starts, and
+    /// unknown keys are errors (a typo must not silently fall back to a default).
+    /// A <see cref="TaiClock"/> or <see cref="TimeProvider"/> registered before this call is kept (tests).
+    /// </summary>
+    public static IServiceCollection AddCoordinator(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        AddOptions<MembershipOptions>(services, configuration, MembershipOptions.SectionName);
+        AddOptions<CaptureOptions>(services, configuration, CaptureOptions.SectionName);
+        AddOptions<StorageOptions>(services, configuration, StorageOptions.SectionName);
+        AddOptions<EndpointOptions>(services, configuration, EndpointOptions.SectionName);
+        services.AddSingleton<IValidateOptions<CaptureOptions>, CaptureOptionsValidator>();
+        services.AddSingleton<IValidateOptions<EndpointOptions>, EndpointOptionsValidator>();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<TaiClock, SystemTaiClock>();
+
+        services.AddSingleton<AgentClientPool>();
+        services.AddSingleton<MembershipRegistry>();
+        services.AddHostedService<AgentProber>();
+
+        services.AddSingleton<CaptureStore>();
+        services.AddSingleton<RackLanes>();
+        services.AddSingleton<RunScheduler>();
+        services.AddSingleton<RunCollector>();
+        services.AddSingleton<CaptureRunner>();
+        services.AddSingleton<CaptureService>();
+        services.AddHostedService(sp => sp.GetRequiredService<CaptureService>());
+        services.AddHostedService<ContentionSweep>();
+
+        services.AddGrpc();
+        services.AddSingleton<KestrelEndpoints>();
+        services.AddSingleton<IConfigureOptions<KestrelServerOptions>>(sp => sp.GetRequiredService<KestrelEndpoints>());
+        return services;
+    }
+
+    /// <summary>Maps the gRPC services (CoordinatorService, MembershipService) and the JSON API under /api.</summary>
+    public static WebApplication MapCoordinator(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGrpcService<CoordinatorGrpcService>();
+        app.MapGrpcService<MembershipGrpcService>();
+        app.MapCoordinatorJsonApi();
+        return app;
+    }
+
+    private static void AddOptions<T>(IServiceCollection services, IConfiguration configuration, string section)
+        where T : class =>
+        services.AddOptions<T>()
+            .Bind(configuration.GetSection(section), o => o.ErrorOnUnknownConfiguration = true)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+}

@@ -1,0 +1,95 @@
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using Millisampler.Contracts.V1;
+using Millisampler.Coordinator.Agents;
+
+namespace Millisampler.Coordinator.Membership;
+
+/// <summary>
+/// Calls GetInfo on each agent when it registers and then every <see cref="MembershipOptions.RttProbeInterval"/>:
+/// the round trip feeds the lead-time estimate, the answer gives the agent's limits (max bins, bin widths,
+/// max lead), and the call keeps the channel's connection warm. Also drops hosts that stayed stale too long.
+/// </summary>
+internal sealed partial class AgentProber : BackgroundService
+{
+    private readonly MembershipRegistry _registry;
+    private readonly AgentClientPool _clients;
+    private readonly IOptionsMonitor<MembershipOptions> _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<AgentProber> _logger;
+
+    public AgentProber(MembershipRegistry registry, AgentClientPool clients, IOptionsMonitor<MembershipOptions> options,
+        TimeProvider time, ILogger<AgentProber> logger)
+    {
+        _registry = registry;
+        _clients = clients;
+        _options = options;
+        _time = time;
+        _logger = logger;
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(ProbeOnRegistrationAsync(stoppingToken), ProbePeriodicallyAsync(stoppingToken));
+
+    /// <summary>Probes one host; false when the call failed. Never throws except for cancellation.</summary>
+    public async Task<bool> ProbeAsync(string host, CancellationToken cancellationToken)
+    {
+        HostState? state = _registry.Find(host);
+        if (state is null)
+        {
+            return false;
+        }
+
+        TimeSpan timeout = _options.CurrentValue.RttProbeTimeout;
+        long started = _time.GetTimestamp();
+        try
+        {
+            AgentInfo info = await _clients.Get(state.Address).GetInfoAsync(new GetInfoRequest(),
+                deadline: _time.GetUtcNow().UtcDateTime + timeout, cancellationToken: cancellationToken);
+            _registry.RecordRoundTrip(host, _time.GetElapsedTime(started));
+            _registry.RecordLimits(host, AgentLimits.From(info));
+            return true;
+        }
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogProbeFailed(_logger, host, state.Address, ex.StatusCode, ex.Status.Detail);
+            return false;
+        }
+    }
+
+    private async Task ProbeOnRegistrationAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (string host in _registry.Registrations.ReadAllAsync(stoppingToken))
+            {
+                // Not awaited in turn: one slow agent must not delay the probes of the others.
+                _ = ProbeAsync(host, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task ProbePeriodicallyAsync(CancellationToken stoppingToken)
+    {
+        MembershipOptions o = _options.CurrentValue;
+        TimeSpan period = o.RttProbeInterval > TimeSpan.Zero ? o.RttProbeInterval : o.HeartbeatInterval;
+        using var timer = new PeriodicTimer(period, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                _registry.ForgetLongStaleHosts();
+                if (_options.CurrentValue.RttProbeInterval > TimeSpan.Zero)
+                {
+                    await Task.WhenAll(_registry.All().Select(h => ProbeAsync(h.Host, stoppingToken)));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+}
