@@ -92,6 +92,7 @@ struct ms_pkt {
 	__u32 seq;
 	__u32 payload;   /* TCP payload bytes */
 	__u32 hdr_len;   /* L2 to end of the transport header: what every GSO segment repeats */
+	__u16 ip_id;     /* IPv4 identification of the (first) segment */
 	__u32 remote[4]; /* the peer's address (source on ingress, destination on egress) */
 };
 
@@ -217,6 +218,7 @@ static __always_inline int ms_parse(struct __sk_buff *skb, bool ingress, struct 
 		p->key.proto = iph->protocol;
 		src[0] = iph->saddr;
 		dst[0] = iph->daddr;
+		p->ip_id = bpf_ntohs(iph->id);
 
 		__u64 tot = bpf_ntohs(iph->tot_len);
 		__u64 ip_end = (tot && l3_off + tot < frame_end) ? l3_off + tot : frame_end;
@@ -391,26 +393,39 @@ static __always_inline void ms_classify_rtt(struct __sk_buff *skb, struct ms_flo
 /*
  * Sequence tracking: a TCP segment carrying payload that starts below the highest sequence end
  * already seen in its direction repeats data, so its overlapping payload is counted as
- * retransmitted. Returns the retransmitted payload bytes.
+ * retransmitted. On ingress an IPv4 segment can also be a late original overtaken on the way
+ * (reordering): Linux and most stacks number a connection's packets from a counter, so a late
+ * original carries an older IP ID than the newest seen while a retransmission carries a newer
+ * one. IPv6 has no such number; there reordering counts as retransmission (docs/sampler.md).
+ * Returns the retransmitted payload bytes.
  */
-static __always_inline __u32 ms_track_seq(struct ms_flow *f, const struct ms_pkt *p)
+static __always_inline __u32 ms_track_seq(struct ms_flow *f, const struct ms_pkt *p, bool ingress, __u32 segs)
 {
 	__u32 d = p->dir & 1;
 	__u32 end = p->seq + p->payload + (p->tcp_flags & 1) + ((p->tcp_flags >> 1) & 1);
+	__u16 id_last = p->ip_id + (__u16)(segs - 1);
+	bool v4 = p->key.family == 4;
 	__u32 rx = 0;
 
 	if (f->seq_valid[d]) {
 		__u32 seen = f->seq_end[d];
 
 		if (p->payload && (__s32)(p->seq - seen) < 0) {
-			__u32 overlap = seen - p->seq;
+			bool late_original = ingress && v4 && (__s16)(p->ip_id - f->ip_id_max[d]) < 0;
 
-			rx = overlap < p->payload ? overlap : p->payload;
+			if (!late_original) {
+				__u32 overlap = seen - p->seq;
+
+				rx = overlap < p->payload ? overlap : p->payload;
+			}
 		}
 		if ((__s32)(end - seen) > 0)
 			f->seq_end[d] = end;
+		if (v4 && (__s16)(id_last - f->ip_id_max[d]) > 0)
+			f->ip_id_max[d] = id_last;
 	} else {
 		f->seq_end[d] = end;
+		f->ip_id_max[d] = id_last;
 		f->seq_valid[d] = 1;
 	}
 	return rx;
@@ -485,7 +500,7 @@ static __always_inline int ms_handle(struct __sk_buff *skb, bool ingress, bool t
 		return MS_CONTINUE;
 
 	if (p.is_tcp) {
-		__u32 rx = ms_track_seq(f, &p);
+		__u32 rx = ms_track_seq(f, &p, ingress, segs);
 
 		if (rx) {
 			if (ingress)

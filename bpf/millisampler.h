@@ -75,7 +75,7 @@ struct ms_flow {
 	__u8 seq_valid[2];
 	__u8 region;            /* MS_REGION_* */
 	__u8 region_src;        /* MS_REGION_SRC_* */
-	__u8 pad[4];
+	__u16 ip_id_max[2];     /* newest IPv4 ID seen per direction (ingress reordering test) */
 };
 
 /* Longest-prefix-match key for the region override list; IPv4 as ::ffff:a.b.c.d. */

@@ -53,7 +53,7 @@ internal unsafe struct MsFlow
     public fixed byte SeqValid[2];
     public byte Region;
     public byte RegionSource;
-    public fixed byte Pad[4];
+    public fixed ushort IpIdMax[2];
 }
 
 /// <summary>struct ms_prefix_key: LPM key, IPv4 as ::ffff:a.b.c.d.</summary>
