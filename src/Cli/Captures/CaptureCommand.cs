@@ -1,0 +1,148 @@
+using System.CommandLine;
+using Millisampler.Cli.Connection;
+using Millisampler.Cli.Output;
+using Millisampler.Cli.Summary;
+using Millisampler.Contracts.V1;
+using Spectre.Console;
+
+namespace Millisampler.Cli.Captures;
+
+/// <summary>
+/// <c>capture</c>: StartCapture; with --wait, follows WatchCapture and prints the summary (GetCapture); without,
+/// prints the capture id.
+/// </summary>
+internal static class CaptureCommand
+{
+    public static Command Create(CliEnvironment env)
+    {
+        Option<Uri> coordinator = CommonOptions.Coordinator(env);
+        Option<string> rack = new("--rack") { Description = "Rack to capture", HelpName = "rack", Required = true };
+        Option<long?> interval = CommonOptions.Duration("--interval", "Bin width [default: 1ms]", "100us, 1ms, 10ms");
+        Option<int?> samples = CommonOptions.Count("--samples", "Bins per host [default: 2000]", "n", 1, int.MaxValue);
+        Option<string[]> hosts = CommonOptions.NameList("--hosts", "Hosts to capture, comma-separated [default: every registered host of the rack]", "h1,h2");
+        Option<long?> lead = CommonOptions.Duration("--lead", "Lead time before the common start [default: derived from measured round trips]", "500ms, 1s");
+        Option<double?> threshold = CommonOptions.Threshold();
+        Option<int?> minHosts = CommonOptions.MinHosts();
+        Option<bool> wait = new("--wait") { Description = "Follow the capture and print its summary" };
+        Option<bool> queue = new("--queue") { Description = "When the rack is busy, queue behind the running capture instead of failing" };
+        Option<OutputFormat?> output = CommonOptions.Output();
+
+        var command = new Command("capture", "Capture a whole rack at one instant, then analyse bursts, contention and synchronized events")
+        {
+            coordinator, rack, interval, samples, hosts, lead, threshold, minHosts, wait, queue, output,
+        };
+        command.SetAction((r, ct) =>
+        {
+            var request = new StartCaptureRequest
+            {
+                Rack = r.GetValue(rack)!,
+                BinWidthNs = r.GetValue(interval) ?? 1_000_000,
+                Bins = (uint)(r.GetValue(samples) ?? 2000),
+                LeadTimeNs = r.GetValue(lead) ?? 0,
+                BurstThreshold = r.GetValue(threshold) ?? 0,
+                EventMinHosts = (uint)(r.GetValue(minHosts) ?? 0),
+                WaitIfBusy = r.GetValue(queue),
+            };
+            request.Hosts.AddRange(r.GetValue(hosts) ?? []);
+            if (string.IsNullOrWhiteSpace(request.Rack))
+            {
+                throw new UsageException("--rack: must name a rack");
+            }
+
+            return RunAsync(env, r.GetValue(coordinator)!, request, r.GetValue(wait), r.OutputOf(output), ct);
+        });
+        return command;
+    }
+
+    internal static async Task<int> RunAsync(CliEnvironment env, Uri address, StartCaptureRequest request, bool wait,
+        OutputFormat output, CancellationToken cancellationToken)
+    {
+        using CoordinatorConnection conn = CoordinatorConnection.Open(address);
+        Capture started;
+        try
+        {
+            started = await conn.CallAsync((c, t) => c.StartCaptureAsync(request, cancellationToken: t).ResponseAsync, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new CliException("interrupted before the coordinator answered; the capture may have started: "
+                + $"millisampler captures list --rack {request.Rack}", ExitCodes.Interrupted);
+        }
+
+        if (!wait)
+        {
+            if (output == OutputFormat.Json)
+            {
+                CliConsole.WriteJson(env.Stdout, started);
+            }
+            else
+            {
+                env.Stdout.WriteLine(started.CaptureId);
+            }
+
+            return ExitCodes.Ok;
+        }
+
+        return await WaitAndShowAsync(env, conn, started.CaptureId, output, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Follows a capture to its end, then prints it; exit 1 when it failed, 130 when interrupted.</summary>
+    internal static async Task<int> WaitAndShowAsync(CliEnvironment env, CoordinatorConnection conn, string captureId,
+        OutputFormat output, CancellationToken cancellationToken)
+    {
+        // JSON on stdout stays parseable: progress then goes to stderr.
+        bool toStderr = output == OutputFormat.Json;
+        IAnsiConsole progress = CliConsole.Create(toStderr ? env.Stderr : env.Stdout, toStderr ? env.StderrIsTerminal : env.StdoutIsTerminal);
+        Capture capture;
+        try
+        {
+            await FollowAsync(conn, captureId, progress, cancellationToken).ConfigureAwait(false);
+            capture = await conn.CallAsync(
+                (c, t) => c.GetCaptureAsync(new GetCaptureRequest { CaptureId = captureId }, cancellationToken: t).ResponseAsync,
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new CliException($"stopped waiting; capture {captureId} goes on without us. Show it later: millisampler captures show {captureId}",
+                ExitCodes.Interrupted);
+        }
+
+        if (output == OutputFormat.Json)
+        {
+            CliConsole.WriteJson(env.Stdout, capture);
+        }
+        else
+        {
+            progress.Line();
+            new CaptureSummaryRenderer(CliConsole.Create(env.Stdout, env.StdoutIsTerminal)).Render(capture);
+        }
+
+        return capture.State == CaptureState.Failed ? ExitCodes.Failed : ExitCodes.Ok;
+    }
+
+    private static async Task FollowAsync(CoordinatorConnection conn, string captureId, IAnsiConsole console, CancellationToken ct)
+    {
+        if (!console.Profile.Capabilities.Interactive)
+        {
+            var printer = new CaptureProgressPrinter(console);
+            await conn.WatchAsync(captureId, p =>
+            {
+                printer.Show(p);
+                return Task.CompletedTask;
+            }, ct).ConfigureAwait(false);
+            return;
+        }
+
+        var table = new CaptureProgressTable();
+        await console.Live(table.Render(console)).AutoClear(false).StartAsync(async ctx =>
+        {
+            await conn.WatchAsync(captureId, p =>
+            {
+                table.Update(p);
+                ctx.UpdateTarget(table.Render(console));
+                return Task.CompletedTask;
+            }, ct).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+    }
+}

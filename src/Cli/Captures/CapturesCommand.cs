@@ -1,0 +1,105 @@
+using System.CommandLine;
+using System.Globalization;
+using Millisampler.Cli.Connection;
+using Millisampler.Cli.Output;
+using Millisampler.Cli.Summary;
+using Millisampler.Cli.Units;
+using Millisampler.Contracts.V1;
+using Spectre.Console;
+
+namespace Millisampler.Cli.Captures;
+
+/// <summary><c>captures list</c> and <c>captures show ID</c>.</summary>
+internal static class CapturesCommand
+{
+    public static Command Create(CliEnvironment env) => new("captures", "Past and running captures")
+    {
+        CreateList(env),
+        CreateShow(env),
+    };
+
+    private static Command CreateList(CliEnvironment env)
+    {
+        Option<Uri> coordinator = CommonOptions.Coordinator(env);
+        Option<string> rack = new("--rack") { Description = "Only this rack [default: every rack]", HelpName = "rack" };
+        Option<long?> since = CommonOptions.Duration("--since", "Only captures requested within this long before now", "30m, 1h, 2d");
+        Option<int?> limit = CommonOptions.Count("--limit", "At most this many, newest first [default: the coordinator's, 100]", "n", 1, 1000);
+        Option<OutputFormat?> output = CommonOptions.Output();
+        var command = new Command("list", "List captures, newest first") { coordinator, rack, since, limit, output };
+        command.SetAction(async (r, ct) =>
+        {
+            var request = new ListCapturesRequest { Rack = r.GetValue(rack) ?? "", Limit = (uint)(r.GetValue(limit) ?? 0) };
+            if (r.GetValue(since) is { } ns)
+            {
+                long now = (env.Clock.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+                request.FromUnixNs = Math.Max(1, now - ns);
+            }
+
+            using CoordinatorConnection conn = CoordinatorConnection.Open(r.GetValue(coordinator)!);
+            ListCapturesResponse response = await conn.CallAsync((c, t) => c.ListCapturesAsync(request, cancellationToken: t).ResponseAsync, ct)
+                .ConfigureAwait(false);
+            if (r.OutputOf(output) == OutputFormat.Json)
+            {
+                CliConsole.WriteJson(env.Stdout, response);
+            }
+            else
+            {
+                RenderList(CliConsole.Create(env.Stdout, env.StdoutIsTerminal), response);
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command CreateShow(CliEnvironment env)
+    {
+        Option<Uri> coordinator = CommonOptions.Coordinator(env);
+        Argument<string> id = new("ID") { Description = "Capture id (capture prints it; captures list shows them)" };
+        Option<OutputFormat?> output = CommonOptions.Output();
+        var command = new Command("show", "Show one capture: hosts, bursts, contention, synchronized events") { id, coordinator, output };
+        command.SetAction(async (r, ct) =>
+        {
+            using CoordinatorConnection conn = CoordinatorConnection.Open(r.GetValue(coordinator)!);
+            Capture capture = await conn.CallAsync(
+                (c, t) => c.GetCaptureAsync(new GetCaptureRequest { CaptureId = r.GetValue(id)! }, cancellationToken: t).ResponseAsync, ct)
+                .ConfigureAwait(false);
+            if (r.OutputOf(output) == OutputFormat.Json)
+            {
+                CliConsole.WriteJson(env.Stdout, capture);
+            }
+            else
+            {
+                new CaptureSummaryRenderer(CliConsole.Create(env.Stdout, env.StdoutIsTerminal)).Render(capture);
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    /// <summary>One row per capture.</summary>
+    internal static void RenderList(IAnsiConsole console, ListCapturesResponse response)
+    {
+        if (response.Captures.Count == 0)
+        {
+            console.Line("No captures.");
+            return;
+        }
+
+        Table table = CliConsole.NewTable(console, "ID", "RACK", "STATE", "REQUESTED (UTC)", "BINS", "HOSTS", "DETAIL");
+        foreach (Capture c in response.Captures)
+        {
+            table.AddPlainRow(
+                c.CaptureId,
+                c.Rack,
+                CaptureText.State(c.State),
+                c.RequestedAtUnixNs == 0 ? "-" : CaptureText.Time(c.RequestedAtUnixNs),
+                $"{c.Bins.ToString(CultureInfo.InvariantCulture)} x {DurationText.Format(c.BinWidthNs)}",
+                $"{c.HostsCovered}/{c.HostsRequested}",
+                c.Detail);
+        }
+
+        console.Write(table);
+    }
+}

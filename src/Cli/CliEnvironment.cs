@@ -1,0 +1,29 @@
+namespace Millisampler.Cli;
+
+/// <summary>What a command may touch of the outside world, so tests run commands in-process.</summary>
+/// <param name="Stdout">Results.</param>
+/// <param name="Stderr">Errors, and progress when stdout carries JSON.</param>
+/// <param name="StdoutIsTerminal">Stdout is an interactive terminal: colours, borders and live progress.</param>
+/// <param name="StderrIsTerminal">Stderr is an interactive terminal.</param>
+/// <param name="GetEnvironmentVariable">Environment lookup (MILLISAMPLER_COORDINATOR).</param>
+/// <param name="Time">Clock for "--since 1h" and for timestamps.</param>
+public sealed record CliEnvironment(
+    TextWriter Stdout,
+    TextWriter Stderr,
+    bool StdoutIsTerminal = false,
+    bool StderrIsTerminal = false,
+    Func<string, string?>? GetEnvironmentVariable = null,
+    TimeProvider? Time = null)
+{
+    /// <summary>The environment variable naming the coordinator when --coordinator is not given.</summary>
+    public const string CoordinatorVariable = "MILLISAMPLER_COORDINATOR";
+
+    /// <summary>The coordinator's gRPC address when neither --coordinator nor the variable is set.</summary>
+    public const string DefaultCoordinator = "http://127.0.0.1:7600";
+
+    /// <summary>The clock in use.</summary>
+    public TimeProvider Clock => Time ?? TimeProvider.System;
+
+    /// <summary>Looks up an environment variable.</summary>
+    public string? Variable(string name) => (GetEnvironmentVariable ?? Environment.GetEnvironmentVariable)(name);
+}

@@ -1,0 +1,97 @@
+using System.CommandLine;
+using Millisampler.Analysis.Datasets;
+using Millisampler.Cli.Connection;
+using Millisampler.Cli.Output;
+using Millisampler.Cli.Units;
+using Millisampler.Contracts.V1;
+using Spectre.Console;
+
+namespace Millisampler.Cli.Export;
+
+/// <summary>
+/// <c>export CAPTURE DIR</c>: a capture's per-host runs as gzipped JSON files in the shape of Meta's
+/// SyncMillisampler data set (docs/dataset-format.md), one per host, each written atomically.
+/// </summary>
+internal static class ExportCommand
+{
+    public static Command Create(CliEnvironment env)
+    {
+        Option<Uri> coordinator = CommonOptions.Coordinator(env);
+        Argument<string> capture = new("CAPTURE") { Description = "Capture id" };
+        Argument<string> dir = new("DIR") { Description = "Directory to write to (created when missing)" };
+        Option<bool> force = new("--force") { Description = "Overwrite files that already exist" };
+        var command = new Command("export", "Write a capture's per-host series as files in the shape of Meta's SyncMillisampler data set")
+        {
+            capture, dir, coordinator, force,
+        };
+        command.SetAction(async (r, ct) =>
+        {
+            using CoordinatorConnection conn = CoordinatorConnection.Open(r.GetValue(coordinator)!);
+            GetCaptureSeriesResponse series = await conn.CallAsync(
+                (c, t) => c.GetCaptureSeriesAsync(new GetCaptureSeriesRequest { CaptureId = r.GetValue(capture)! }, cancellationToken: t).ResponseAsync,
+                ct).ConfigureAwait(false);
+            return Write(CliConsole.Create(env.Stdout, env.StdoutIsTerminal), r.GetValue(capture)!, series, r.GetValue(dir)!, r.GetValue(force), ct);
+        });
+        return command;
+    }
+
+    /// <summary>Writes one file per run that holds data; refuses to overwrite unless <paramref name="force"/>.</summary>
+    internal static int Write(IAnsiConsole console, string captureId, GetCaptureSeriesResponse series, string dir, bool force,
+        CancellationToken cancellationToken)
+    {
+        var planned = new List<(Run Run, MetaHostFile File, string Path)>();
+        var byPath = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (Run run in series.Runs.OrderBy(r => r.Host, StringComparer.Ordinal))
+        {
+            if (run.Status == RunStatus.Failed || run.BinsRecorded == 0)
+            {
+                console.Line($"{run.Host}: skipped, no data ({(string.IsNullOrEmpty(run.StatusDetail) ? "no bins recorded" : run.StatusDetail)})");
+                continue;
+            }
+
+            MetaHostFile file;
+            try
+            {
+                file = MetaDataset.FromRun(run);
+            }
+            catch (ArgumentException e)
+            {
+                throw new CliException($"capture {captureId}: {e.Message}");
+            }
+
+            string path = Path.Combine(dir, MetaDataset.DefaultFileName(file));
+            if (byPath.TryGetValue(path, out string? other))
+            {
+                throw new CliException($"hosts '{other}' and '{run.Host}' map to the same file name {Path.GetFileName(path)}; export them to separate directories");
+            }
+
+            byPath[path] = run.Host;
+            planned.Add((run, file, path));
+        }
+
+        if (planned.Count == 0)
+        {
+            throw new CliException($"capture {captureId} has no host with data to export");
+        }
+
+        if (!force)
+        {
+            var existing = planned.Where(p => File.Exists(p.Path)).Select(p => p.Path).ToList();
+            if (existing.Count > 0)
+            {
+                throw new CliException($"{existing[0]} already exists{(existing.Count > 1 ? $" (and {existing.Count - 1} more)" : "")}; --force overwrites");
+            }
+        }
+
+        foreach ((Run run, MetaHostFile file, string path) in planned)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            MetaDataset.Write(path, file);
+            string cut = run.BinsRecorded < run.Bins ? $" of {run.Bins} (cut short)" : "";
+            console.Line($"{run.Host}: {run.BinsRecorded} bins{cut} -> {path} ({SizeText.Bytes((ulong)new FileInfo(path).Length)})");
+        }
+
+        console.Line($"Wrote {planned.Count} host file(s) of capture {captureId} to {dir}");
+        return ExitCodes.Ok;
+    }
+}

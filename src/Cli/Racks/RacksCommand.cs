@@ -1,0 +1,82 @@
+using System.CommandLine;
+using Millisampler.Cli.Connection;
+using Millisampler.Cli.Output;
+using Millisampler.Cli.Summary;
+using Millisampler.Cli.Units;
+using Millisampler.Contracts.V1;
+using Spectre.Console;
+
+namespace Millisampler.Cli.Racks;
+
+/// <summary><c>racks</c>: every registered host, rack by rack.</summary>
+internal static class RacksCommand
+{
+    public static Command Create(CliEnvironment env)
+    {
+        Option<Uri> coordinator = CommonOptions.Coordinator(env);
+        Option<OutputFormat?> output = CommonOptions.Output();
+        var command = new Command("racks", "Registered racks and hosts: address, link speed, clock, health") { coordinator, output };
+        command.SetAction(async (r, ct) =>
+        {
+            using CoordinatorConnection conn = CoordinatorConnection.Open(r.GetValue(coordinator)!);
+            ListRacksResponse racks = await conn.CallAsync((c, t) => c.ListRacksAsync(new ListRacksRequest(), cancellationToken: t).ResponseAsync, ct)
+                .ConfigureAwait(false);
+            if (r.OutputOf(output) == OutputFormat.Json)
+            {
+                CliConsole.WriteJson(env.Stdout, racks);
+            }
+            else
+            {
+                Render(CliConsole.Create(env.Stdout, env.StdoutIsTerminal), racks, env.Clock.GetUtcNow());
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    /// <summary>One row per host, racks in name order.</summary>
+    internal static void Render(IAnsiConsole console, ListRacksResponse response, DateTimeOffset now)
+    {
+        if (response.Racks.Count == 0)
+        {
+            console.Line("No racks: no agent has registered yet.");
+            return;
+        }
+
+        Table table = CliConsole.NewTable(console, "RACK", "HOST", "ADDRESS", "LINK", "CLOCK", "CLOCK ERROR", "HEALTH", "LAST SEEN");
+        foreach (Rack rack in response.Racks.OrderBy(r => r.Rack_, StringComparer.Ordinal))
+        {
+            foreach (HostMember h in rack.Hosts.OrderBy(h => h.Host, StringComparer.Ordinal))
+            {
+                table.AddPlainRow(rack.Rack_, h.Host, h.Address, LinkSpeed(h), ClockSync(h.Clock), ClockError(h.Clock), h.Health, LastSeen(h.LastSeenUnixNs, now));
+            }
+        }
+
+        console.Write(table);
+    }
+
+    private static string LinkSpeed(HostMember h)
+    {
+        var speeds = h.Interfaces
+            .Select(i => i.LinkSpeedBitsPerSecond > 0 ? $"{i.Name} {RateText.Format(i.LinkSpeedBitsPerSecond)}" : $"{i.Name} unknown")
+            .ToList();
+        return speeds.Count == 0 ? "-" : string.Join(", ", speeds);
+    }
+
+    private static string ClockSync(ClockState? c) => c is null ? "-" : c.Synchronized ? "synced" : "UNSYNCED";
+
+    private static string ClockError(ClockState? c) => c is null ? "-" : DurationText.Format(c.MaxErrorNs);
+
+    private static string LastSeen(long unixNs, DateTimeOffset now)
+    {
+        if (unixNs == 0)
+        {
+            return "never";
+        }
+
+        long ago = (now - DateTimeOffset.UnixEpoch).Ticks * 100 - unixNs;
+        string text = CaptureText.Time(unixNs) + " UTC";
+        return ago >= 0 ? $"{text} ({DurationText.FormatAgo(ago)} ago)" : text;
+    }
+}
