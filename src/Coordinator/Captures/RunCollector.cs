@@ -67,8 +67,9 @@ internal sealed partial class RunCollector
         try
         {
             var request = new GetRunRequest { RunId = runId };
+            // As for ScheduleRun: the budget cuts retry delays, the call itself ends at its deadline.
             Run run = await _pipeline.ExecuteAsync(
-                async ctx => await _clients.Get(target.Address).GetRunAsync(request, deadline: deadline, cancellationToken: ctx.CancellationToken).ConfigureAwait(false),
+                async _ => await _clients.Get(target.Address).GetRunAsync(request, deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false),
                 context).ConfigureAwait(false);
             outcome = Classify(target.Host, run);
         }

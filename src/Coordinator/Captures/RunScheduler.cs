@@ -85,7 +85,7 @@ internal sealed partial class RunScheduler
         // Yield first so that the fan-out starts every call before any one of them runs its synchronous part.
         await Task.Yield();
         long budgetEndTai = request.StartTaiNs - StartInstantPlanner.ToNs(_options.ScheduleMargin);
-        var attempts = new Attempts(this, target, request, budgetEndTai);
+        var attempts = new Attempts(this, target, request, budgetEndTai, cancellationToken);
         ScheduleOutcome outcome;
         long remainingNs = budgetEndTai - _clock.NowNs();
         if (remainingNs <= 0)
@@ -101,8 +101,10 @@ internal sealed partial class RunScheduler
             context.Properties.Set(AttemptsKey, attempts);
             try
             {
+                // The budget token only cuts retry delays short; a call in flight ends at its own deadline (never
+                // past the budget), so its status says what happened (DEADLINE_EXCEEDED) rather than CANCELLED.
                 ScheduleRunResponse response = await _pipeline.ExecuteAsync(
-                    static (ctx, a) => new ValueTask<ScheduleRunResponse>(a.CallAsync(ctx.CancellationToken)), context, attempts).ConfigureAwait(false);
+                    static (_, a) => new ValueTask<ScheduleRunResponse>(a.CallAsync()), context, attempts).ConfigureAwait(false);
                 outcome = response.StartTaiNs == request.StartTaiNs || response.StartTaiNs == 0
                     ? new(target.Host, HostOutcomeKind.HostOutcomeScheduled, "", response.Clock, attempts.Count)
                     : new(target.Host, HostOutcomeKind.HostOutcomeFailed,
@@ -139,7 +141,8 @@ internal sealed partial class RunScheduler
     }
 
     /// <summary>Per-host attempt state, shared by the pipeline's callbacks.</summary>
-    private sealed class Attempts(RunScheduler owner, AgentTarget target, ScheduleRunRequest request, long budgetEndTai)
+    private sealed class Attempts(RunScheduler owner, AgentTarget target, ScheduleRunRequest request, long budgetEndTai,
+        CancellationToken cancellationToken)
     {
         public AgentTarget Target => target;
 
@@ -150,7 +153,7 @@ internal sealed partial class RunScheduler
         /// <summary>True while another attempt could still get an answer before start − margin (1 ms at least).</summary>
         public bool TimeLeft() => budgetEndTai - owner._clock.NowNs() > 1_000_000;
 
-        public async Task<ScheduleRunResponse> CallAsync(CancellationToken cancellationToken)
+        public async Task<ScheduleRunResponse> CallAsync()
         {
             Count++;
             long remainingNs = budgetEndTai - owner._clock.NowNs();

@@ -1,0 +1,79 @@
+using Millisampler.Coordinator.Api;
+
+namespace Millisampler.Coordinator.Tests.Api;
+
+public sealed class ConfigurationTests
+{
+    [Fact]
+    public async Task ValidateConfiguration_SeveralBadSections_EveryErrorListedWithItsKey()
+    {
+        await using var app = CoordinatorApp.Build(
+        [
+            "--grpc-url", "https://0.0.0.0:1",
+            "--http-url", "http://example.com:2",
+            "--db", "",
+            "--Coordinator:Captures:LeadTimeFloor=00:00:00",
+            "--Coordinator:Membership:StaleAfterMissedHeartbeats=0",
+        ]);
+
+        IReadOnlyList<string> errors = CoordinatorApp.ValidateConfiguration(app.Services);
+
+        Assert.Contains(errors, e => e.StartsWith("Coordinator:Membership:StaleAfterMissedHeartbeats:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Coordinator:Captures:LeadTimeFloor:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Coordinator:Storage:DatabasePath:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("GrpcUrl: 'https://0.0.0.0:1' must use http://", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("HttpUrl: host 'example.com'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ValidateConfiguration_TypoAndBadValue_BothReported()
+    {
+        await using var app = CoordinatorApp.Build(["--Coordinator:Captures:LeadTimeFlor=1", "--Coordinator:Membership:HeartbeatInterval=soon"]);
+
+        IReadOnlyList<string> errors = CoordinatorApp.ValidateConfiguration(app.Services);
+
+        Assert.Contains(errors, e => e.Contains("'LeadTimeFlor'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("'soon'", StringComparison.Ordinal) && e.Contains("HeartbeatInterval", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ValidateConfiguration_Defaults_NoErrors()
+    {
+        await using var app = CoordinatorApp.Build([]);
+
+        Assert.Empty(CoordinatorApp.ValidateConfiguration(app.Services));
+    }
+
+    [Fact]
+    public async Task RunAsync_BadConfiguration_ExitCodeTwoWithoutStartingTheHost()
+    {
+        var stderr = new StringWriter();
+        TextWriter original = Console.Error;
+        Console.SetError(stderr);
+        int code;
+        try
+        {
+            code = await CoordinatorApp.RunAsync(["--grpc-url", "ftp://x:1", "--Coordinator:Captures:SweepBins=0"]);
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+
+        Assert.Equal(2, code);
+        string text = stderr.ToString();
+        Assert.StartsWith("millisampler-coordinator: invalid configuration:", text);
+        Assert.Contains("GrpcUrl", text);
+        Assert.Contains("SweepBins", text);
+        Assert.DoesNotContain("   at ", text);
+    }
+
+    [Fact]
+    public void EndpointValidator_SamePortTwice_Rejected()
+    {
+        var result = new EndpointOptionsValidator().Validate(null, new EndpointOptions { GrpcUrl = "http://*:7400", HttpUrl = "http://127.0.0.1:7400" });
+
+        Assert.True(result.Failed);
+        Assert.Contains("same port 7400", result.FailureMessage);
+    }
+}
