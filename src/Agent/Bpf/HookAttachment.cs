@@ -37,6 +37,10 @@ internal sealed unsafe class HookAttachment : IDisposable
     private int _linkFd = -1;
     private bool _clsactAttached;
 
+    // The network namespace the filter lives in: netlink addresses interfaces by index within the
+    // calling thread's namespace, so the detach must run there, whichever thread disposes.
+    private int _netnsFd = -1;
+
     private HookAttachment(string interfaceName, int ifIndex, HookDirection direction, AttachMode mode, ushort priority)
     {
         InterfaceName = interfaceName;
@@ -71,9 +75,20 @@ internal sealed unsafe class HookAttachment : IDisposable
                 throw BpfException.FromErrno($"Attaching to {interfaceName} {Name(direction)} with tcx failed", fd, LibBpfLog.Take());
         }
 
-        var attachment = new HookAttachment(interfaceName, ifIndex, direction, AttachMode.Clsact, clsactPriority);
-        attachment.AttachClsact(programFd);
-        return attachment;
+        var attachment = new HookAttachment(interfaceName, ifIndex, direction, AttachMode.Clsact, clsactPriority)
+        {
+            _netnsFd = Libc.Open("/proc/thread-self/ns/net", Libc.OpenReadOnly | Libc.OpenCloseOnExec),
+        };
+        try
+        {
+            attachment.AttachClsact(programFd);
+            return attachment;
+        }
+        catch
+        {
+            attachment.Dispose();
+            throw;
+        }
     }
 
     private void AttachClsact(int programFd)
@@ -148,6 +163,36 @@ internal sealed unsafe class HookAttachment : IDisposable
         return (int)index;
     }
 
+    /// <summary>Runs <paramref name="action"/> in the attachment's namespace (on a short-lived thread if this one is elsewhere).</summary>
+    private void RunInOwnNamespace(Action action)
+    {
+        if (_netnsFd < 0 || SameNamespace())
+        {
+            action();
+            return;
+        }
+        var thread = new Thread(() =>
+        {
+            // The thread ends right after, so its namespace never leaks to other work.
+            if (Libc.SetNs(_netnsFd, Libc.CloneNewNet) == 0)
+                action();
+        });
+        thread.Start();
+        thread.Join();
+    }
+
+    private bool SameNamespace()
+    {
+        try
+        {
+            return new FileInfo("/proc/thread-self/ns/net").LinkTarget == new FileInfo($"/proc/self/fd/{_netnsFd}").LinkTarget;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     private static string Name(HookDirection d) => d == HookDirection.Ingress ? "ingress" : "egress";
 
     public void Dispose()
@@ -160,10 +205,18 @@ internal sealed unsafe class HookAttachment : IDisposable
         if (_clsactAttached)
         {
             _clsactAttached = false;
-            var hook = Hook();
-            var opts = new LibBpf.TcOpts { Size = (nuint)sizeof(LibBpf.TcOpts), Handle = ClsactHandle, Priority = Priority };
-            // The interface may be gone already; then so is the filter.
-            LibBpf.TcDetach(&hook, &opts);
+            RunInOwnNamespace(() =>
+            {
+                var hook = Hook();
+                var opts = new LibBpf.TcOpts { Size = (nuint)sizeof(LibBpf.TcOpts), Handle = ClsactHandle, Priority = Priority };
+                // The interface may be gone already; then so is the filter.
+                LibBpf.TcDetach(&hook, &opts);
+            });
+        }
+        if (_netnsFd >= 0)
+        {
+            Libc.Close(_netnsFd);
+            _netnsFd = -1;
         }
     }
 }

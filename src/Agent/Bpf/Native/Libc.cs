@@ -39,6 +39,16 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "adjtimex", SetLastError = true)]
     public static partial int AdjTimex(Timex* tx);
 
+    public const int OpenReadOnly = 0;
+    public const int OpenCloseOnExec = 0x80000;
+    public const int CloneNewNet = 0x40000000;
+
+    [LibraryImport(Lib, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "setns", SetLastError = true)]
+    public static partial int SetNs(int fd, int nsType);
+
     [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
