@@ -1,0 +1,142 @@
+using Millisampler.Agent.Bpf;
+using Millisampler.Agent.Clock;
+
+namespace Millisampler.Agent.Service;
+
+/// <summary>The agent's settings. Section <c>Agent</c>; validated at start by <see cref="AgentOptionsValidator"/>.</summary>
+public sealed class AgentOptions
+{
+    /// <summary>Configuration section.</summary>
+    public const string SectionName = "Agent";
+
+    /// <summary>Where the gRPC server listens (cleartext HTTP/2, h2c); <c>--urls</c> overrides it. Default <c>http://0.0.0.0:7300</c>.</summary>
+    public string Listen { get; set; } = "http://0.0.0.0:7300";
+
+    /// <summary>Interfaces to watch, both directions. A host's series must come from one observation point per direction. Required.</summary>
+    public List<string> Interfaces { get; set; } = [];
+
+    /// <summary>Host name recorded in runs and registered with the coordinator. Default: the machine name.</summary>
+    public string Host { get; set; } = Environment.MachineName;
+
+    /// <summary>Rack the host belongs to; required when <see cref="CoordinatorAddress"/> is set. Default empty.</summary>
+    public string Rack { get; set; } = "";
+
+    /// <summary>Link speed for interfaces whose NIC reports none (veth), bits/s; 0 = unknown. Default 0.</summary>
+    public ulong LinkSpeedBitsPerSecond { get; set; }
+
+    /// <summary>How the programs attach: Auto (tcx where the kernel has it, else clsact), Tcx or Clsact. Default Auto.</summary>
+    public AttachMode AttachMode { get; set; } = AttachMode.Auto;
+
+    /// <summary>Where the stated clock error comes from: Adjtimex, or SharedHostClock for several agents on one machine. Default Adjtimex.</summary>
+    public ClockErrorSource ClockErrorSource { get; set; } = ClockErrorSource.Adjtimex;
+
+    /// <summary>Refuse coordinator runs (FAILED_PRECONDITION) while the clock is not synchronized. Default true.</summary>
+    public bool RequireSynchronizedClock { get; set; } = true;
+
+    /// <summary>Largest bin count a run may ask for; sizes the kernel maps. 1..1,000,000, default 2,000.</summary>
+    public uint MaxBins { get; set; } = 2000;
+
+    /// <summary>Narrowest bin a run may ask for. Default 10 µs.</summary>
+    public TimeSpan MinBinWidth { get; set; } = TimeSpan.FromMicroseconds(10);
+
+    /// <summary>Widest bin a run may ask for. Default 1 s.</summary>
+    public TimeSpan MaxBinWidth { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Furthest ahead a start instant may lie. Default 10 min.</summary>
+    public TimeSpan MaxLead { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Nearest a start instant may lie: userspace must arm the kernel before bin 0 begins, so a start
+    /// closer than this is refused (FAILED_PRECONDITION). Also the gap kept between two runs. Default 20 ms.
+    /// </summary>
+    public TimeSpan MinArmMargin { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>
+    /// A coordinator run is armed this long before its start (at once when accepted closer than that);
+    /// a local run still recording then is cut short. At least <see cref="MinArmMargin"/>. Default 500 ms.
+    /// </summary>
+    public TimeSpan ArmLead { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Flows whose smoothed RTT exceeds this are cross-region, µs. Default 10,000.</summary>
+    public uint CrossRegionRttThresholdUs { get; set; } = 10_000;
+
+    /// <summary>Prefix overrides of the RTT rule, "CIDR=remote" or "CIDR=local". Default none.</summary>
+    public List<string> RegionPrefixes { get; set; } = [];
+
+    /// <summary>Coordinator to register with, host:port or http://host:port; empty = stand-alone. Default empty.</summary>
+    public string CoordinatorAddress { get; set; } = "";
+
+    /// <summary>Address the coordinator dials to reach this agent (host:port). Default: <see cref="Host"/> and the bound port.</summary>
+    public string AdvertisedAddress { get; set; } = "";
+
+    /// <summary>First delay between registration or heartbeat retries while the coordinator is away; doubles with jitter. Default 500 ms.</summary>
+    public TimeSpan RegistrationRetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Longest delay between registration or heartbeat retries. Default 30 s.</summary>
+    public TimeSpan RegistrationRetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Deadline of one Register or Heartbeat call. Default 5 s.</summary>
+    public TimeSpan CoordinatorCallTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long shutdown may take (cut the armed run short, store it, detach). Default 15 s.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The continuous schedule (section <c>Agent:Schedule</c>).</summary>
+    public ScheduleOptions Schedule { get; set; } = new();
+
+    /// <summary><see cref="MinBinWidth"/> in ns.</summary>
+    public long MinBinWidthNs => MinBinWidth.Ticks * TimeSpan.NanosecondsPerTick;
+
+    /// <summary><see cref="MaxBinWidth"/> in ns.</summary>
+    public long MaxBinWidthNs => MaxBinWidth.Ticks * TimeSpan.NanosecondsPerTick;
+
+    /// <summary><see cref="MaxLead"/> in ns.</summary>
+    public long MaxLeadNs => MaxLead.Ticks * TimeSpan.NanosecondsPerTick;
+
+    /// <summary><see cref="MinArmMargin"/> in ns.</summary>
+    public long MinArmMarginNs => MinArmMargin.Ticks * TimeSpan.NanosecondsPerTick;
+
+    /// <summary><see cref="ArmLead"/> in ns.</summary>
+    public long ArmLeadNs => ArmLead.Ticks * TimeSpan.NanosecondsPerTick;
+}
+
+/// <summary>
+/// The continuous schedule, as Meta runs Millisampler in production: every <see cref="Period"/> (plus a
+/// random jitter, so the hosts of a fleet do not all sample at once) one run of each bin width, one after another.
+/// </summary>
+public sealed class ScheduleOptions
+{
+    /// <summary>Run the continuous schedule. Default true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Time between cycles (nominal starts are exactly this far apart). Default 5 min.</summary>
+    public TimeSpan Period { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Each cycle starts a uniformly random delay in [0, Jitter) after its nominal instant; less than <see cref="Period"/>. Default 1 min.</summary>
+    public TimeSpan Jitter { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Bin widths of one cycle's runs, in order, comma-separated durations. Default "10ms,1ms,100us".</summary>
+    public string BinWidths { get; set; } = "10ms,1ms,100us";
+
+    /// <summary>Bins per run. Default 2,000 (runs of 20 s, 2 s and 200 ms).</summary>
+    public uint Bins { get; set; } = 2000;
+
+    /// <summary>A local run starts this long after it is planned, aligned up to a multiple of its bin width. Default 100 ms.</summary>
+    public TimeSpan StartLead { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary><see cref="BinWidths"/> parsed, ns; empty when any item does not parse (the validator says which).</summary>
+    public IReadOnlyList<long> BinWidthsNs
+    {
+        get
+        {
+            var widths = new List<long>();
+            foreach (var item in BinWidths.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!Capture.DurationText.TryParseNs(item, out long ns))
+                    return [];
+                widths.Add(ns);
+            }
+            return widths;
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Millisampler.Agent.Bpf;
+using Millisampler.Agent.Clock;
+using Millisampler.Agent.Registration;
+using Millisampler.Agent.Sampling;
+using Millisampler.Agent.Schedule;
+using Millisampler.Agent.Storage;
+
+namespace Millisampler.Agent.Service;
+
+/// <summary>Registers the agent.</summary>
+public static class AgentServiceCollectionExtensions
+{
+    /// <summary>Section of the run store's settings (<see cref="RunStoreOptions"/>).</summary>
+    public const string StoreSectionName = AgentOptions.SectionName + ":" + RunStoreOptions.SectionName;
+
+    /// <summary>
+    /// Adds the agent: <see cref="AgentOptions"/> bound from <c>Agent</c> and validated at start, the run store
+    /// (<c>Agent:RunStore</c>), the kernel engine, the run coordinator, the continuous schedule, registration with
+    /// the coordinator, and gRPC. Services registered before (a <see cref="TimeProvider"/>, <see cref="HostClock"/>,
+    /// <see cref="HostIdentity"/> or <see cref="IRunEngine"/>) are kept: tests and benchmarks replace them.
+    /// </summary>
+    public static IServiceCollection AddAgent(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<AgentOptions>()
+            .Bind(configuration.GetSection(AgentOptions.SectionName))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>();
+        services.AddRunStore(configuration.GetSection(StoreSectionName));
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new HostClock(sp.GetRequiredService<IOptions<AgentOptions>>().Value.ClockErrorSource));
+        services.TryAddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
+            return new HostIdentity(o.Host, o.Rack, o.Interfaces.Select(i => InterfaceInventory.Describe(i, o.LinkSpeedBitsPerSecond)).ToList());
+        });
+        services.TryAddSingleton<IRunEngine>(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
+            var samplerOptions = new KernelSamplerOptions
+            {
+                Interfaces = o.Interfaces,
+                AttachMode = o.AttachMode,
+                Load = new SamplerLoadOptions { MaxBins = o.MaxBins },
+                CrossRegionRttThresholdUs = o.CrossRegionRttThresholdUs,
+                RegionPrefixes = o.RegionPrefixes.Select(RegionPrefix.Parse).ToList(),
+            };
+            return KernelRunEngine.Open(samplerOptions, sp.GetRequiredService<HostClock>(), sp.GetRequiredService<HostIdentity>(), sp.GetRequiredService<TimeProvider>());
+        });
+        services.TryAddSingleton<AgentAddress>();
+
+        // Registered in this order, so stopped in the reverse: registration, schedule (its local run stored), then
+        // the coordinator runs; the container disposes the engine (detaching the programs) after all of them.
+        services.TryAddSingleton<RunCoordinator>();
+        services.AddHostedService(sp => sp.GetRequiredService<RunCoordinator>());
+        services.TryAddSingleton<ContinuousSchedule>();
+        services.AddHostedService(sp => sp.GetRequiredService<ContinuousSchedule>());
+        services.TryAddSingleton<CoordinatorRegistration>();
+        services.AddHostedService(sp => sp.GetRequiredService<CoordinatorRegistration>());
+
+        services.AddSingleton<IConfigureOptions<HostOptions>, ShutdownTimeoutSetup>();
+        services.AddGrpc();
+        return services;
+    }
+
+    /// <summary>Maps the AgentService gRPC endpoint.</summary>
+    public static IEndpointRouteBuilder MapAgent(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGrpcService<AgentGrpcService>();
+        return endpoints;
+    }
+
+    /// <summary>Gives shutdown the configured time to cut the armed run short, store it and detach.</summary>
+    private sealed class ShutdownTimeoutSetup(IConfiguration configuration) : IConfigureOptions<HostOptions>
+    {
+        public void Configure(HostOptions options)
+        {
+            // Read from configuration directly: options validation runs later, inside StartAsync.
+            var value = configuration.GetSection(AgentOptions.SectionName).GetValue<TimeSpan?>(nameof(AgentOptions.ShutdownTimeout));
+            options.ShutdownTimeout = value is { } t && t > TimeSpan.Zero ? t : new AgentOptions().ShutdownTimeout;
+        }
+    }
+}
