@@ -14,13 +14,14 @@ internal static class CliConsole
 
     /// <summary>
     /// A console writing to <paramref name="writer"/>. On a terminal: colours and borders as detected. Otherwise no
-    /// ANSI codes, ASCII only and a fixed wide width, so output is the same in a pipe, a file and a test.
+    /// ANSI codes, no borders, no trailing blanks and a fixed wide width, so output is the same in a pipe, a file and
+    /// a test.
     /// </summary>
     public static IAnsiConsole Create(TextWriter writer, bool terminal)
     {
         IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Out = new AnsiConsoleOutput(writer),
+            Out = new AnsiConsoleOutput(terminal ? writer : new TrailingBlankTrimmer(writer)),
             Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = terminal ? InteractionSupport.Yes : InteractionSupport.No,
@@ -49,7 +50,15 @@ internal static class CliConsole
 
         foreach (string h in headers)
         {
-            table.AddColumn(new TableColumn(new Text(h, new Style(decoration: Decoration.Bold))).NoWrap());
+            var column = new TableColumn(new Text(h, new Style(decoration: Decoration.Bold))).NoWrap();
+
+            // Without borders, two blanks tell the columns apart.
+            if (!console.Profile.Capabilities.Ansi)
+            {
+                column.Padding(0, 0, 2, 0);
+            }
+
+            table.AddColumn(column);
         }
 
         return table;
@@ -71,5 +80,47 @@ internal static class CliConsole
         Json.Format(message, writer);
         writer.WriteLine();
         writer.Flush();
+    }
+
+    /// <summary>Drops the blanks a table pads its last column with, line by line.</summary>
+    private sealed class TrailingBlankTrimmer(TextWriter inner) : TextWriter
+    {
+        private readonly System.Text.StringBuilder _line = new();
+
+        public override System.Text.Encoding Encoding => inner.Encoding;
+
+        public override void Write(char value)
+        {
+            if (value == '\n')
+            {
+                int end = _line.Length;
+                while (end > 0 && _line[end - 1] == ' ')
+                {
+                    end--;
+                }
+
+                inner.Write(_line.ToString(0, end));
+                inner.Write('\n');
+                _line.Clear();
+            }
+            else
+            {
+                _line.Append(value);
+            }
+        }
+
+        public override void Write(string? value)
+        {
+            foreach (char c in value ?? "")
+            {
+                Write(c);
+            }
+        }
+
+        public override void Flush()
+        {
+            // A line still open may get more text; only what ended is final.
+            inner.Flush();
+        }
     }
 }

@@ -169,7 +169,7 @@ public sealed class CaptureSummaryRenderer(IAnsiConsole console)
         foreach (ContentionLevel l in a.ContentionLevels.OrderBy(l => l.Level))
         {
             // Every non-empty level gets at least one mark, so a rare level is visible next to level 0.
-            int marks = maxBins == 0 || l.Bins == 0 ? 0 : Math.Max(1, (int)Math.Round((double)l.Bins / maxBins * HistogramWidth));
+            int marks = maxBins == 0 || l.Bins == 0 ? 0 : Math.Max(1, (int)Math.Round((double)l.Bins / maxBins * HistogramWidth, MidpointRounding.AwayFromZero));
             table.AddPlainRow(
                 l.Level.ToString(CultureInfo.InvariantCulture),
                 l.Bins.ToString(CultureInfo.InvariantCulture),

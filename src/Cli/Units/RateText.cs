@@ -5,7 +5,8 @@ namespace Millisampler.Cli.Units;
 /// <summary>Link rates as engineers type them: 10g, 25g, 12.5g, 100m, 1000000 (bits/s).</summary>
 public static class RateText
 {
-    private static readonly string[] UnitWords = ["bit/s", "bits/s", "bps", "bit", "b/s", "b"];
+    // Not "b" or "B" alone: 10GB might mean gigabytes.
+    private static readonly string[] UnitWords = ["bit/s", "bits/s", "bps", "bit"];
 
     /// <summary>
     /// Parses a positive rate in bits/s: a number with an optional decimal prefix k, m, g, t (10^3 … 10^12; m is
