@@ -66,6 +66,8 @@ internal sealed partial class CaptureRunner
         finally
         {
             record.MarkArmed();
+
+            // Normally released already (CompleteAsync); releasing again is a no-op.
             _lanes.Release(plan.Rack, record.Id);
             CaptureState final = record.State;
             Observability.CapturesEnded.Add(1, new KeyValuePair<string, object?>("state", final.ToString()));
@@ -152,10 +154,8 @@ internal sealed partial class CaptureRunner
 
         var runs = collected.Where(c => c.Run is not null).Select(c => c.Run!).ToList();
         MergedCapture merged = RunMerger.Merge(start, w, (int)plan.Bins, plan.Hosts, runs);
-        Finish(record, states, armed, collected, merged);
-
-        await _store.SaveResultAsync(record.Snapshot(), runs, ct).ConfigureAwait(false);
-        record.Persisted = true;
+        Action<Capture> final = Finish(record, states, armed, collected, merged);
+        await CompleteAsync(record, final, runs, ct).ConfigureAwait(false);
         Observability.ResultDelay.Record(Math.Max(0, _clock.NowNs() - end) / 1e9);
         foreach (HostOutcome h in record.Read(c => c.Hosts.ToList()))
         {
@@ -165,8 +165,11 @@ internal sealed partial class CaptureRunner
         LogCaptureEnded(_logger, record.Id, plan.Rack, record.State, record.Read(c => c.HostsCovered), plan.Hosts.Count, record.Read(c => c.Detail));
     }
 
-    /// <summary>Sets each host's final outcome from the merge, then analyses the hosts that can be analysed.</summary>
-    private void Finish(CaptureRecord record, IReadOnlyDictionary<string, HostState> states,
+    /// <summary>
+    /// Sets each host's final outcome from the merge and analyses the hosts that can be analysed; returns the change
+    /// that ends the capture, for <see cref="CompleteAsync"/> to store before anyone sees it.
+    /// </summary>
+    private Action<Capture> Finish(CaptureRecord record, IReadOnlyDictionary<string, HostState> states,
         IReadOnlyDictionary<string, ScheduleOutcome> armed, IReadOnlyList<CollectOutcome> collected, MergedCapture merged)
     {
         CapturePlan plan = record.Plan;
@@ -244,13 +247,13 @@ internal sealed partial class CaptureRunner
         int covered = merged.Hosts.Count(m => m.BinsCovered > 0);
         if (merged.Hosts.Count == 0)
         {
-            record.Update(c =>
+            long completed = NowUnixNs();
+            return c =>
             {
                 c.State = CaptureState.Failed;
                 c.Detail = "no host returned data: " + Summarize(c);
-                c.CompletedAtUnixNs = NowUnixNs();
-            });
-            return;
+                c.CompletedAtUnixNs = completed;
+            };
         }
 
         CaptureAnalysis analysis;
@@ -275,38 +278,53 @@ internal sealed partial class CaptureRunner
             }
         }
 
-        record.Update(c =>
+        long completedAt = NowUnixNs();
+        return c =>
         {
             c.State = state;
             c.Analysis = analysis;
             c.HostsCovered = (uint)covered;
             c.Detail = detail;
-            c.CompletedAtUnixNs = NowUnixNs();
-        });
+            c.CompletedAtUnixNs = completedAt;
+        };
     }
 
     private async Task FailAsync(CaptureRecord record, string detail, CancellationToken ct)
     {
-        record.Update(c =>
+        long completedAt = NowUnixNs();
+        LogCaptureEnded(_logger, record.Id, record.Plan.Rack, CaptureState.Failed, 0, record.Plan.Hosts.Count, detail);
+        await CompleteAsync(record, c =>
         {
             c.State = CaptureState.Failed;
             c.Detail = detail;
-            c.CompletedAtUnixNs = NowUnixNs();
+            c.CompletedAtUnixNs = completedAt;
             foreach (HostOutcome h in c.Hosts.Where(h => h.Outcome is HostOutcomeKind.HostOutcomePending or HostOutcomeKind.HostOutcomeScheduled))
             {
                 Set(h, HostOutcomeKind.HostOutcomeFailed, h.Outcome == HostOutcomeKind.HostOutcomePending ? "not tried: " + detail : "not collected: " + detail);
             }
-        });
-        LogCaptureEnded(_logger, record.Id, record.Plan.Rack, CaptureState.Failed, 0, record.Plan.Hosts.Count, detail);
+        }, [], ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Ends the capture in this order: store the final state, free the rack, then show the final state to readers.
+    /// So whoever sees ANALYSED or FAILED can read it back from the store and start the next capture on the rack.
+    /// </summary>
+    private async Task CompleteAsync(CaptureRecord record, Action<Capture> final, IReadOnlyCollection<Run> runs, CancellationToken ct)
+    {
+        Capture snapshot = record.Snapshot();
+        final(snapshot);
         try
         {
-            await _store.SaveResultAsync(record.Snapshot(), [], ct).ConfigureAwait(false);
+            await _store.SaveResultAsync(snapshot, runs, ct).ConfigureAwait(false);
             record.Persisted = true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogStoreFailed(_logger, ex, record.Id);
         }
+
+        _lanes.Release(record.Plan.Rack, record.Id);
+        record.Update(final);
     }
 
     private async Task TryUpdateStoreAsync(CaptureRecord record, CancellationToken ct)

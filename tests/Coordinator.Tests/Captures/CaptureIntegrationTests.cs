@@ -192,6 +192,19 @@ public sealed class CaptureIntegrationTests
     }
 
     [Fact]
+    public async Task Capture_WatcherSeesAnalysed_RackFreeForNextCaptureAtOnce()
+    {
+        await using TestCoordinator c = await TestCoordinator.StartAsync();
+        await c.AddAgentsAsync(2);
+
+        for (int i = 0; i < 3; i++)
+        {
+            Capture started = await c.Client.StartCaptureAsync(TestCoordinator.ShortCapture(bins: 20));
+            Assert.Equal(CaptureState.Analysed, (await c.WaitForEndAsync(started.CaptureId)).State);
+        }
+    }
+
+    [Fact]
     public async Task Capture_FirstScheduleAttemptUnavailable_RetriedBeforeStartAndCollected()
     {
         await using TestCoordinator c = await TestCoordinator.StartAsync();

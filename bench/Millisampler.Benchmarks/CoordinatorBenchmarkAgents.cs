@@ -1,0 +1,145 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Millisampler.Contracts.V1;
+
+namespace Millisampler.Benchmarks;
+
+/// <summary>
+/// A rack of fake agents for <see cref="CoordinatorBenchmark"/>: one Kestrel server listening on one loopback port
+/// per agent (h2c), so the coordinator opens one channel and one connection per agent as it would to real hosts.
+/// An agent is told apart by the local port of the call. Every ScheduleRun is accepted; GetRun returns a
+/// synthetic run of the requested bins at once.
+/// </summary>
+internal sealed class CoordinatorBenchmarkAgents : AgentService.AgentServiceBase, IAsyncDisposable
+{
+    private const ulong LinkSpeed = 12_500_000_000;
+    private readonly ConcurrentDictionary<(string Host, string RunId), ScheduleRunRequest> _runs = new();
+    private readonly Dictionary<int, string> _hostByPort = [];
+    private readonly List<ListenOptions> _listeners = [];
+    private WebApplication? _app;
+
+    public string Rack { get; } = "bench-rack";
+
+    /// <summary>Host name and host:port of every agent.</summary>
+    public IReadOnlyList<(string Host, string Address)> Agents { get; private set; } = [];
+
+    public static async Task<CoordinatorBenchmarkAgents> StartAsync(int count)
+    {
+        var agents = new CoordinatorBenchmarkAgents();
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            for (int i = 0; i < count; i++)
+            {
+                k.Listen(IPAddress.Loopback, 0, l =>
+                {
+                    l.Protocols = HttpProtocols.Http2;
+                    agents._listeners.Add(l);
+                });
+            }
+        });
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(agents);
+        WebApplication app = builder.Build();
+        app.MapGrpcService<CoordinatorBenchmarkAgents>();
+        await app.StartAsync();
+        agents._app = app;
+        var list = new List<(string, string)>();
+        for (int i = 0; i < agents._listeners.Count; i++)
+        {
+            int port = agents._listeners[i].IPEndPoint!.Port;
+            string host = $"host{i + 1:000}";
+            agents._hostByPort[port] = host;
+            list.Add((host, $"127.0.0.1:{port}"));
+        }
+
+        agents.Agents = list;
+        return agents;
+    }
+
+    public override Task<AgentInfo> GetInfo(GetInfoRequest request, ServerCallContext context)
+    {
+        string host = HostOf(context);
+        var info = new AgentInfo
+        {
+            Host = host,
+            Rack = Rack,
+            AttachMode = "tcx",
+            Clock = Clock(),
+            CpuCount = 2,
+            MaxBins = 2000,
+            MinBinWidthNs = 100_000,
+            MaxBinWidthNs = 1_000_000_000,
+            MaxLeadNs = 60_000_000_000,
+        };
+        info.Interfaces.Add(Interface());
+        return Task.FromResult(info);
+    }
+
+    public override Task<ScheduleRunResponse> ScheduleRun(ScheduleRunRequest request, ServerCallContext context)
+    {
+        bool duplicate = !_runs.TryAdd((HostOf(context), request.RunId), request);
+        return Task.FromResult(new ScheduleRunResponse { RunId = request.RunId, StartTaiNs = request.StartTaiNs, Duplicate = duplicate, Clock = Clock() });
+    }
+
+    public override Task<Run> GetRun(GetRunRequest request, ServerCallContext context)
+    {
+        string host = HostOf(context);
+        if (!_runs.TryRemove((host, request.RunId), out ScheduleRunRequest? s))
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"no run {request.RunId}"));
+        }
+
+        var rng = new Random(HashCode.Combine(host, request.RunId));
+        ulong capacity = (ulong)(LinkSpeed / 8.0 * s.BinWidthNs / 1e9);
+        var series = new RunSeries();
+        for (int i = 0; i < s.Bins; i++)
+        {
+            ulong bytes = (ulong)(capacity * (rng.NextDouble() < 0.05 ? 0.8 : 0.05));
+            series.IngressBytes.Add(bytes);
+            series.EgressBytes.Add(bytes / 3);
+            series.IngressCeBytes.Add(bytes / 50);
+            series.IngressRetransmitBytes.Add(0);
+            series.IngressConnections.Add((uint)rng.Next(1, 64));
+        }
+
+        var run = new Run
+        {
+            RunId = s.RunId,
+            Host = host,
+            Rack = Rack,
+            Origin = RunOrigin.Coordinator,
+            StartTaiNs = s.StartTaiNs,
+            BinWidthNs = s.BinWidthNs,
+            Bins = s.Bins,
+            BinsRecorded = s.Bins,
+            ClockAtArm = Clock(),
+            Status = RunStatus.Complete,
+            Series = series,
+        };
+        run.Interfaces.Add(Interface());
+        return Task.FromResult(run);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+
+    private string HostOf(ServerCallContext context) => _hostByPort[context.GetHttpContext().Connection.LocalPort];
+
+    private static ClockState Clock() => new() { Synchronized = true, MaxErrorNs = 20_000, EstimatedErrorNs = 5_000, Source = ClockSource.Tai };
+
+    private static InterfaceInfo Interface() => new() { Name = "eth0", Ifindex = 2, LinkSpeedBitsPerSecond = LinkSpeed, LinkSpeedSource = "nic" };
+}
