@@ -37,6 +37,7 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenRegistration _onStopping;
     private LocalRun? _local;
+    private int _disposed;
 
     public RunCoordinator(IRunEngine engine, HostClock clock, TimeProvider time, HostIdentity identity, RunStore store,
         IOptions<AgentOptions> options, ILogger<RunCoordinator> logger, IHostApplicationLifetime? lifetime = null)
@@ -266,8 +267,11 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
         }
     }
 
+    /// <summary>Idempotent: the container disposes the instance once as itself and once as a hosted service.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         _onStopping.Dispose();
         _stopping.Cancel();
         _stopping.Dispose();
