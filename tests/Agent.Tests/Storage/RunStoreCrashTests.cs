@@ -7,8 +7,9 @@ using Xunit.Abstractions;
 namespace Millisampler.Agent.Tests.Storage;
 
 /// <summary>
-/// Kills a real writer process (SIGKILL) at arbitrary moments while it saves runs, then opens the
-/// directory: every run there must decode whole and equal what was saved. SIGKILL keeps the page
+/// Kills a real writer process (SIGKILL) while it saves runs, in even rounds as soon as a new file
+/// appears (so mostly mid-write), in odd rounds at an arbitrary moment, then opens the directory:
+/// every run there must decode whole and equal what was saved. SIGKILL keeps the page
 /// cache, so this proves the rename protocol (nothing torn is ever visible under a run name), not
 /// the fsyncs, which only a power cut would exercise.
 /// </summary>
