@@ -15,7 +15,7 @@ namespace Millisampler.Benchmarks;
 /// veth with nothing attached, the sampler attached (disarmed, armed) and tcpdump capturing
 /// headers, side by side; read-out time and kernel memory for 2,000 bins.
 /// </summary>
-public static unsafe class SamplerBenchmark
+public static class SamplerBenchmark
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -28,6 +28,14 @@ public static unsafe class SamplerBenchmark
         TestRun(repeat, trials);
         Live(phaseSeconds).GetAwaiter().GetResult();
         return 0;
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Millisampler.sln")))
+            dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("run from inside the checkout");
     }
 
     private static int ArgInt(string[] args, string name, int fallback)
@@ -64,6 +72,16 @@ public static unsafe class SamplerBenchmark
         }
         WriteConfig(obj, armed: false);
 
+        // How much of the armed cost is the clock read alone (a test-only program that only reads it).
+        var clockObject = Path.Combine(RepoRoot(), "bpf", "out", "test", "clock_cost.bpf.o");
+        using (var clock = BpfObject.Open(File.ReadAllBytes(clockObject), "clock_cost"))
+        {
+            clock.Load();
+            double clockNs = mix.Select((m, i) => m.Share * (Median(m.Frames, clock.ProgramFd("ms_test_clock"), repeat, trials) - empty[i])).Sum();
+            string source = File.ReadAllText("/sys/devices/system/clocksource/clocksource0/current_clocksource").Trim();
+            Console.WriteLine($"| clock read alone (bpf_ktime_get_tai_ns, clocksource {source}) | - | | | | | **{clockNs:F1}** |");
+        }
+
         var sw = Stopwatch.StartNew();
         var times = new List<double>();
         var cpus = obj.PossibleCpus;
@@ -94,7 +112,7 @@ public static unsafe class SamplerBenchmark
         return results[results.Count / 2];
     }
 
-    private static double TestRunOnce(int progFd, byte[] frame, int repeat)
+    private static unsafe double TestRunOnce(int progFd, byte[] frame, int repeat)
     {
         fixed (byte* data = frame)
         {
@@ -112,7 +130,7 @@ public static unsafe class SamplerBenchmark
         }
     }
 
-    private static void WriteConfig(SamplerObject obj, bool armed)
+    private static unsafe void WriteConfig(SamplerObject obj, bool armed)
     {
         long now = new HostClock().NowTaiNs();
         var cfg = new MsConfig
@@ -128,7 +146,7 @@ public static unsafe class SamplerBenchmark
             throw new InvalidOperationException("config write failed");
     }
 
-    private static void ReadAndReset(SamplerObject obj, int cpus)
+    private static unsafe void ReadAndReset(SamplerObject obj, int cpus)
     {
         var values = new MsBin[cpus];
         var zero = new MsBin[cpus];
@@ -303,7 +321,7 @@ public static unsafe class SamplerBenchmark
         Console.WriteLine($"bpf_stats on that traffic, armed: ingress {live.ingressNs:F0} ns per invocation, egress {live.egressNs:F0} ns ({live.runs:N0} ingress invocations; an invocation may be a GSO super-packet)");
     }
 
-    private static (ulong Ns, ulong Count) Stats(int progFd)
+    private static unsafe (ulong Ns, ulong Count) Stats(int progFd)
     {
         LibBpf.ProgInfo info = default;
         uint len = (uint)sizeof(LibBpf.ProgInfo);

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what Millisampler needs on a fresh Debian/Ubuntu machine (run as root) and restores
+# NuGet packages. Idempotent: installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(clang llvm make libbpf-dev libbpf1 linux-libc-dev iproute2 ethtool nftables tcpdump)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "setup: the .NET 10 SDK is required (dotnet not found on PATH)" >&2
+  exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "setup: run as root: loading eBPF programs and building network namespaces need it" >&2
+  exit 1
+fi
+dotnet restore Millisampler.sln --verbosity quiet
