@@ -143,15 +143,35 @@ public class CaptureCommandTests
         service.HoldWatchOpen["cap-9"] = true;
         await using FakeCoordinator fake = await FakeCoordinator.StartAsync(service);
         using var ctrlC = new CancellationTokenSource();
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        TextWriter syncedOut = TextWriter.Synchronized(stdout);
+        var env = new CliEnvironment(syncedOut, TextWriter.Synchronized(stderr), GetEnvironmentVariable: _ => null);
 
-        Task<CliResult> run = CliRun.RunAsync(ctrlC.Token, "capture", "--coordinator", fake.Address.ToString(), "--rack", "r1", "--wait");
+        Task<int> run = Cli.RunAsync(["capture", "--coordinator", fake.Address.ToString(), "--rack", "r1", "--wait"], env, ctrlC.Token);
         await service.WatchHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        await ctrlC.CancelAsync();
-        CliResult r = await run.WaitAsync(TimeSpan.FromSeconds(30));
+        using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            // The user presses Ctrl-C after seeing the progress line.
+            while (!Shown(syncedOut, stdout, "capture cap-9: running"))
+            {
+                await Task.Delay(10, deadline.Token);
+            }
+        }
 
-        Assert.Equal(ExitCodes.Interrupted, r.ExitCode);
-        Assert.Contains("capture cap-9: running", r.Stdout);
-        Assert.Equal("error: stopped waiting; capture cap-9 goes on without us. Show it later: millisampler captures show cap-9", r.Stderr.TrimEnd());
+        await ctrlC.CancelAsync();
+        int code = await run.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(ExitCodes.Interrupted, code);
+        Assert.Equal("error: stopped waiting; capture cap-9 goes on without us. Show it later: millisampler captures show cap-9", stderr.ToString().TrimEnd());
+    }
+
+    private static bool Shown(TextWriter synced, StringWriter inner, string text)
+    {
+        lock (synced)
+        {
+            return inner.ToString().Contains(text, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
