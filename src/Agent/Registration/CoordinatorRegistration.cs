@@ -157,7 +157,8 @@ internal sealed partial class CoordinatorRegistration : BackgroundService
         return new ResiliencePipelineBuilder { TimeProvider = _time }.AddRetry(retry).Build();
     }
 
-    private DateTime Deadline() => _time.GetUtcNow().UtcDateTime + _options.CoordinatorCallTimeout;
+    // A gRPC deadline travels to the server as wall-clock time, so it comes from the system clock, not the injected one.
+    private DateTime Deadline() => TimeProvider.System.GetUtcNow().UtcDateTime + _options.CoordinatorCallTimeout;
 
     /// <summary>Registration names the bound port, so it waits until the server listens.</summary>
     private async Task WaitUntilServingAsync(CancellationToken cancellationToken)
