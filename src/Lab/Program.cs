@@ -34,6 +34,41 @@ cleanup.SetAction(parseResult =>
     }
 });
 
+var hostsOption = new Option<int>("--hosts") { Description = "Hosts on the ToR bridge (2..50).", DefaultValueFactory = _ => 6 };
+var intervalOption = new Option<string>("--interval") { Description = "Bin width of the capture: 100us, 1ms, 10ms.", DefaultValueFactory = _ => "1ms" };
+var samplesOption = new Option<int>("--samples") { Description = "Bins in the capture (1..2000).", DefaultValueFactory = _ => 2000 };
+var demo = new Command("demo", "Build a rack in namespaces, run agents and a coordinator, capture an incast, print the analysis, clean up.");
+demo.Options.Add(hostsOption);
+demo.Options.Add(intervalOption);
+demo.Options.Add(samplesOption);
+demo.SetAction(async (parseResult, ct) =>
+{
+    int hosts = parseResult.GetValue(hostsOption);
+    int samples = parseResult.GetValue(samplesOption);
+    string interval = parseResult.GetValue(intervalOption)!;
+    if (hosts is < 4 or > 50 || samples is < 10 or > 2000)
+    {
+        Console.Error.WriteLine("error: --hosts must be 4..50 and --samples 10..2000.");
+        return 2;
+    }
+    try
+    {
+        RackDemo.ParseDurationNs(interval);
+        return await RackDemo.RunAsync(new RackDemoOptions { Hosts = hosts, Samples = samples, Interval = interval }, Console.Out, ct);
+    }
+    catch (OperationCanceledException)
+    {
+        Console.Error.WriteLine("interrupted; everything the demo built has been removed.");
+        return 130;
+    }
+    catch (Exception e) when (e is InvalidOperationException or TimeoutException or ArgumentException or CommandFailedException)
+    {
+        Console.Error.WriteLine($"error: {e.Message}");
+        return 1;
+    }
+});
+
 var root = new RootCommand("Millisampler lab: test networks and traffic in network namespaces on one machine.");
 root.Subcommands.Add(cleanup);
-return root.Parse(args).Invoke();
+root.Subcommands.Add(demo);
+return await root.Parse(args).InvokeAsync();

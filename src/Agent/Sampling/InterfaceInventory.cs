@@ -6,8 +6,8 @@ namespace Millisampler.Agent.Sampling;
 public static class InterfaceInventory
 {
     /// <summary>
-    /// Describes an interface. The link speed comes from the NIC (sysfs, Mb/s) where it reports
-    /// one; veth and many virtual devices report none, and then <paramref name="configuredBitsPerSecond"/> is used.
+    /// Describes an interface. A configured link speed wins (the port behind the NIC may be slower,
+    /// as a shaped ToR port is); otherwise the NIC's (sysfs, Mb/s), where it reports one.
     /// </summary>
     public static InterfaceInfo Describe(string name, ulong configuredBitsPerSecond)
     {
@@ -22,15 +22,15 @@ public static class InterfaceInventory
         }
         ulong nic = ReadNicSpeed(name);
         var info = new InterfaceInfo { Name = name, Ifindex = index };
-        if (nic > 0)
-        {
-            info.LinkSpeedBitsPerSecond = nic;
-            info.LinkSpeedSource = "nic";
-        }
-        else if (configuredBitsPerSecond > 0)
+        if (configuredBitsPerSecond > 0)
         {
             info.LinkSpeedBitsPerSecond = configuredBitsPerSecond;
             info.LinkSpeedSource = "config";
+        }
+        else if (nic > 0)
+        {
+            info.LinkSpeedBitsPerSecond = nic;
+            info.LinkSpeedSource = "nic";
         }
         return info;
     }

@@ -1,0 +1,244 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace Millisampler.Lab;
+
+/// <summary>Where the built services are: src/{Agent,Coordinator,Cli}/bin/{configuration}/net10.0.</summary>
+public sealed record ServiceBinaries(string Agent, string Coordinator, string Cli)
+{
+    /// <summary>Finds the binaries built with the same configuration as this assembly.</summary>
+    public static ServiceBinaries Locate()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Millisampler.sln")))
+            dir = dir.Parent;
+        if (dir is null)
+            throw new InvalidOperationException("Run the lab from inside the Millisampler checkout (Millisampler.sln not found above it).");
+        string configuration = AppContext.BaseDirectory.Contains("/bin/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+        string Path1(string project, string dll) => Path.Combine(dir.FullName, "src", project, "bin", configuration, "net10.0", dll);
+        var b = new ServiceBinaries(Path1("Agent", "millisampler-agent.dll"), Path1("Coordinator", "millisampler-coordinator.dll"), Path1("Cli", "millisampler.dll"));
+        foreach (var path in new[] { b.Agent, b.Coordinator, b.Cli })
+        {
+            if (!File.Exists(path))
+                throw new InvalidOperationException($"{path} is missing: build first (dotnet build Millisampler.sln -c {configuration}).");
+        }
+        return b;
+    }
+}
+
+/// <summary>A process started inside a network namespace, its output going to a log file.</summary>
+public sealed partial class NamespacedProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private NamespacedProcess(string name, Process process, string logPath)
+    {
+        Name = name;
+        _process = process;
+        LogPath = logPath;
+    }
+
+    public string Name { get; }
+    public string LogPath { get; }
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Starts <c>dotnet DLL ARGS</c> in <paramref name="ns"/> (ip netns exec replaces itself, so the pid is dotnet's).</summary>
+    public static NamespacedProcess Start(string name, string ns, string dll, IEnumerable<string> args, string logDirectory)
+    {
+        var psi = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "netns", "exec", ns, "dotnet", dll }.Concat(args))
+            psi.ArgumentList.Add(a);
+        string log = Path.Combine(logDirectory, name + ".log");
+        var writer = new StreamWriter(log) { AutoFlush = true };
+        var process = new Process { StartInfo = psi };
+        var gate = new object();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (gate) writer.WriteLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (gate) writer.WriteLine(e.Data); };
+        process.Exited += (_, _) => { lock (gate) writer.Flush(); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return new NamespacedProcess(name, process, log);
+    }
+
+    /// <summary>The last lines of the log, for error messages.</summary>
+    public string Tail(int lines = 15)
+    {
+        try
+        {
+            using var fs = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(fs);
+            var all = reader.ReadToEnd().Split('\n');
+            return string.Join('\n', all.TakeLast(lines));
+        }
+        catch (IOException)
+        {
+            return string.Empty;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    /// <summary>SIGTERM, then SIGKILL if it has not ended within <paramref name="grace"/>.</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        if (_process.HasExited)
+            return;
+        Kill(_process.Id, 15);
+        using var cts = new CancellationTokenSource(grace);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(TimeSpan.FromSeconds(20)).ConfigureAwait(false);
+        _process.Dispose();
+    }
+}
+
+/// <summary>
+/// A coordinator in the rack's router namespace and an agent on every host, all real processes,
+/// plus the CLI run the way an engineer would (inside the router namespace, where the
+/// coordinator listens). Disposing stops every process (SIGTERM: agents store their runs and
+/// detach) before the namespaces go.
+/// </summary>
+public sealed class RackServices : IAsyncDisposable
+{
+    public const string RackName = "rack-1";
+    private const int CoordinatorPort = 7400;
+    private const int CoordinatorHttpPort = 7401;
+    private const int AgentPort = 7300;
+    private readonly List<NamespacedProcess> _agents = [];
+    private NamespacedProcess? _coordinator;
+
+    private RackServices(Rack rack, ServiceBinaries binaries, string workDirectory)
+    {
+        Rack = rack;
+        Binaries = binaries;
+        WorkDirectory = workDirectory;
+    }
+
+    public Rack Rack { get; }
+    public ServiceBinaries Binaries { get; }
+
+    /// <summary>Logs, the coordinator's database and the agents' stores.</summary>
+    public string WorkDirectory { get; }
+
+    public string CoordinatorUrl => $"http://{AddressPlan.RackGateway}:{CoordinatorPort}";
+    public IReadOnlyList<NamespacedProcess> Agents => _agents;
+
+    public static RackServices Create(Rack rack, ServiceBinaries binaries, string workDirectory)
+    {
+        Directory.CreateDirectory(workDirectory);
+        return new RackServices(rack, binaries, workDirectory);
+    }
+
+    public static string HostName(RackHost h) => $"host-{h.Index}";
+
+    public void StartCoordinator()
+    {
+        _coordinator = NamespacedProcess.Start("coordinator", Rack.RouterNamespace, Binaries.Coordinator,
+        [
+            $"--Coordinator:Endpoints:GrpcUrl={CoordinatorUrl}",
+            $"--Coordinator:Endpoints:HttpUrl=http://{AddressPlan.RackGateway}:{CoordinatorHttpPort}",
+            $"--Coordinator:Storage:DatabasePath={Path.Combine(WorkDirectory, "coordinator.db")}",
+            "--Coordinator:Membership:HeartbeatInterval=00:00:01",
+            "--Coordinator:Membership:CoordinatorId=lab-coordinator",
+        ], WorkDirectory);
+    }
+
+    public Task StopCoordinatorAsync() => _coordinator?.StopAsync(TimeSpan.FromSeconds(20)) ?? Task.CompletedTask;
+
+    /// <summary>Starts one agent per host; every agent reads this machine's one clock, so their relative error is zero.</summary>
+    public void StartAgents(long linkSpeedBitsPerSecond)
+    {
+        foreach (var h in Rack.Hosts)
+        {
+            var store = Path.Combine(WorkDirectory, "runs-" + HostName(h));
+            _agents.Add(NamespacedProcess.Start("agent-" + HostName(h), h.Namespace, Binaries.Agent,
+            [
+                "serve",
+                $"--Agent:Interfaces:0={h.Interface}",
+                $"--Agent:Host={HostName(h)}",
+                $"--Agent:Rack={RackName}",
+                $"--Agent:LinkSpeedBitsPerSecond={linkSpeedBitsPerSecond.ToString(CultureInfo.InvariantCulture)}",
+                "--Agent:ClockErrorSource=SharedHostClock",
+                $"--Agent:Listen=http://{h.Address}:{AgentPort}",
+                $"--Agent:AdvertisedAddress={h.Address}:{AgentPort}",
+                $"--Agent:CoordinatorAddress={CoordinatorUrl}",
+                "--Agent:Schedule:Enabled=false",
+                $"--Agent:RunStore:Directory={store}",
+            ], WorkDirectory));
+        }
+    }
+
+    /// <summary>Stops one agent (SIGTERM), as if its host went away.</summary>
+    public Task StopAgentAsync(int index) => _agents[index].StopAsync(TimeSpan.FromSeconds(20));
+
+    /// <summary>Runs the CLI in the router namespace against the coordinator.</summary>
+    public async Task<(int ExitCode, string Stdout, string Stderr)> CliAsync(IEnumerable<string> args, CancellationToken cancellationToken)
+    {
+        var all = args.Concat(["--coordinator", CoordinatorUrl]).ToList();
+        var result = await Shell.TryRunAsync("ip", ["netns", "exec", Rack.RouterNamespace, "dotnet", Binaries.Cli, .. all], timeout: TimeSpan.FromMinutes(2), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return (result.ExitCode, result.StdOut, result.StdErr);
+    }
+
+    /// <summary>Waits until the coordinator lists every host of the rack as healthy.</summary>
+    public async Task WaitForRegistrationAsync(int hosts, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        string last = string.Empty;
+        while (DateTime.UtcNow < deadline)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (_coordinator is { HasExited: true })
+                throw new InvalidOperationException($"the coordinator exited:\n{_coordinator.Tail()}");
+            foreach (var a in _agents.Where(a => a.HasExited))
+                throw new InvalidOperationException($"{a.Name} exited:\n{a.Tail()}");
+            var (code, stdout, stderr) = await CliAsync(["racks", "--output", "json"], cancellationToken).ConfigureAwait(false);
+            if (code == 0 && HealthyHosts(stdout) >= hosts)
+                return;
+            last = code == 0 ? stdout : stderr;
+            await Task.Delay(500, cancellationToken).ConfigureAwait(false);
+        }
+        throw new TimeoutException($"not every agent registered within {timeout.TotalSeconds:F0} s; last answer: {last.Trim()}");
+    }
+
+    private static int HealthyHosts(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        int n = 0;
+        if (!doc.RootElement.TryGetProperty("racks", out var racks))
+            return 0;
+        foreach (var rack in racks.EnumerateArray())
+        {
+            if (!rack.TryGetProperty("hosts", out var hosts))
+                continue;
+            foreach (var h in hosts.EnumerateArray())
+            {
+                if (h.TryGetProperty("health", out var health) && health.GetString() == "healthy")
+                    n++;
+            }
+        }
+        return n;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var a in _agents)
+            await a.DisposeAsync().ConfigureAwait(false);
+        if (_coordinator is not null)
+            await _coordinator.DisposeAsync().ConfigureAwait(false);
+    }
+}
