@@ -32,6 +32,9 @@ internal sealed partial class RunScheduler
 {
     private static readonly ResiliencePropertyKey<Attempts> AttemptsKey = new("millisampler.schedule-attempts");
 
+    /// <summary>Shortest attempt worth sending, ns.</summary>
+    private const long MinAttemptNs = 2_000_000;
+
     private readonly AgentClientPool _clients;
     private readonly MembershipRegistry _registry;
     private readonly TaiClock _clock;
@@ -88,7 +91,7 @@ internal sealed partial class RunScheduler
         var attempts = new Attempts(this, target, request, budgetEndTai, cancellationToken);
         ScheduleOutcome outcome;
         long remainingNs = budgetEndTai - _clock.NowNs();
-        if (remainingNs <= 0)
+        if (remainingNs < MinAttemptNs)
         {
             outcome = new(target.Host, HostOutcomeKind.HostOutcomeFailed,
                 "not tried: the start instant was already within the schedule margin", null, 0);
@@ -150,14 +153,17 @@ internal sealed partial class RunScheduler
 
         public RpcException? Last { get; private set; }
 
-        /// <summary>True while another attempt could still get an answer before start − margin (1 ms at least).</summary>
-        public bool TimeLeft() => budgetEndTai - owner._clock.NowNs() > 1_000_000;
+        /// <summary>
+        /// True while another attempt could still get an answer before start − margin. Below 2 ms there is none worth sending:
+        /// grpc-timeout travels in whole milliseconds, and a timeout that rounds to 0 reaches the agent as no deadline.
+        /// </summary>
+        public bool TimeLeft() => budgetEndTai - owner._clock.NowNs() >= MinAttemptNs;
 
         public async Task<ScheduleRunResponse> CallAsync()
         {
             Count++;
             long remainingNs = budgetEndTai - owner._clock.NowNs();
-            if (remainingNs <= 0)
+            if (remainingNs < MinAttemptNs)
             {
                 throw new OperationCanceledException("No time left before the start instant.");
             }

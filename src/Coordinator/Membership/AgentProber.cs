@@ -64,11 +64,23 @@ internal sealed partial class AgentProber : BackgroundService
             await foreach (string host in _registry.Registrations.ReadAllAsync(stoppingToken))
             {
                 // Not awaited in turn: one slow agent must not delay the probes of the others.
-                _ = ProbeAsync(host, stoppingToken);
+                _ = ProbeQuietlyAsync(host, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    private async Task ProbeQuietlyAsync(string host, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await ProbeAsync(host, stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down: the probe no longer matters.
         }
     }
 
