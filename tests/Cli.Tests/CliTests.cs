@@ -1,5 +1,14 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Millisampler.Cli.Tests.Infrastructure;
 
 namespace Millisampler.Cli.Tests;
@@ -64,6 +73,24 @@ public class CliTests
         Assert.Contains("refused", error, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("\n", error);
         Assert.DoesNotContain("   at ", error);
+    }
+
+    [Fact]
+    public async Task Racks_PointedAtAnHttp1Port_SaysToUseTheGrpcPort()
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http1));
+        await using WebApplication json = builder.Build();
+        json.MapGet("/", () => "the JSON API");
+        await json.StartAsync();
+        string url = json.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+
+        CliResult r = await CliRun.RunAsync("racks", "--coordinator", url);
+
+        Assert.Equal(ExitCodes.Failed, r.ExitCode);
+        Assert.StartsWith($"error: cannot reach the coordinator at {url}: ", r.Stderr);
+        Assert.EndsWith("--coordinator needs the gRPC port", r.Stderr.TrimEnd());
     }
 
     [Fact]

@@ -100,7 +100,14 @@ internal sealed class CoordinatorConnection : IDisposable
     {
         if (IsTransportFailure(e))
         {
-            return new CliException($"cannot reach the coordinator at {Address.OriginalString}: {TransportReason(e)}");
+            string reason = TransportReason(e);
+            if (reason.Contains("HTTP_1_1_REQUIRED", StringComparison.Ordinal))
+            {
+                // The coordinator's JSON port answers like this; the gRPC port is the other one.
+                reason += "; that port speaks HTTP/1.1 only (the JSON API?), --coordinator needs the gRPC port";
+            }
+
+            return new CliException($"cannot reach the coordinator at {Address.OriginalString}: {reason}");
         }
 
         string detail = string.IsNullOrWhiteSpace(e.Status.Detail) ? "(no detail)" : e.Status.Detail;

@@ -103,6 +103,24 @@ public class CaptureCommandTests
     }
 
     [Fact]
+    public async Task CaptureWait_OnATerminal_DrawsTheLiveTableThenTheSummary()
+    {
+        await using FakeCoordinator fake = await FakeCoordinator.StartAsync(ScriptedCapture("cap-t"));
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var env = new CliEnvironment(stdout, stderr, StdoutIsTerminal: true, GetEnvironmentVariable: _ => null);
+
+        int code = await Cli.RunAsync(["capture", "--coordinator", fake.Address.ToString(), "--rack", "r1", "--wait"], env, CancellationToken.None);
+
+        Assert.Equal(ExitCodes.Ok, code);
+        string text = stdout.ToString();
+        Assert.Contains("capture cap-t: analysed", text);
+        Assert.Contains("interval below the agent's minimum", text);
+        Assert.Contains("Capture cap-t on rack r1: analysed", text);
+        Assert.Equal("", stderr.ToString());
+    }
+
+    [Fact]
     public async Task CaptureWaitJson_PrintsTheCaptureAsJsonAndProgressOnStderr()
     {
         await using FakeCoordinator fake = await FakeCoordinator.StartAsync(ScriptedCapture("cap-8"));
