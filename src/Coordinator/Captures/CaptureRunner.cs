@@ -245,7 +245,7 @@ internal sealed partial class CaptureRunner
         }
 
         int covered = merged.Hosts.Count(m => m.BinsCovered > 0);
-        if (merged.Hosts.Count == 0)
+        if (covered == 0)
         {
             long completed = NowUnixNs();
             return c =>
