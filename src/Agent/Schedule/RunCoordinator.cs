@@ -206,6 +206,7 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
         }
 
         var active = local!;
+        using var activity = StartRunActivity(request, "schedule");
         Run run;
         try
         {
@@ -280,6 +281,7 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
     private async Task RecordCoordinatorRunAsync(CoordinatorRun entry)
     {
         var request = entry.Request;
+        using var activity = StartRunActivity(request, entry.Requester);
         // The pin's fsync runs while the run is armed and recording, not before: it must only precede the save.
         var pin = PinAsync(request.RunId);
         Run run;
@@ -340,8 +342,19 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
         Log.LocalPreempted(_logger, local.Request.RunId, run.Request.RunId, cutAt);
     }
 
+    /// <summary>One span per recorded run, from planning or acceptance until it is stored.</summary>
+    private static System.Diagnostics.Activity? StartRunActivity(RunRequest request, string requester) =>
+        Observability.ActivitySource.StartActivity("millisampler.agent.run")?
+            .SetTag("millisampler.run_id", request.RunId)
+            .SetTag("millisampler.origin", request.Origin.ToString())
+            .SetTag("millisampler.requester", requester)
+            .SetTag("millisampler.start_tai_ns", request.StartTaiNs)
+            .SetTag("millisampler.bin_width_ns", request.BinWidthNs)
+            .SetTag("millisampler.bins", request.Bins);
+
     private async Task<bool> EndAsync(Run run)
     {
+        System.Diagnostics.Activity.Current?.SetTag("millisampler.status", run.Status.ToString()).SetTag("millisampler.bins_recorded", run.BinsRecorded);
         Observability.RunsEnded.Add(1, new KeyValuePair<string, object?>("origin", run.Origin.ToString()), new KeyValuePair<string, object?>("status", run.Status.ToString()));
         Log.RunEnded(_logger, run.RunId, run.Origin, run.Status, run.BinsRecorded, run.Bins, run.StatusDetail);
         try
