@@ -6,6 +6,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["sampler"] = SamplerBenchmark.Run,
     ["analysis"] = AnalysisBenchmark.Run,
     ["store"] = StoreBenchmark.Run,
+    ["coordinator"] = CoordinatorBenchmark.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

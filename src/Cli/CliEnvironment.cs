@@ -19,7 +19,7 @@ public sealed record CliEnvironment(
     public const string CoordinatorVariable = "MILLISAMPLER_COORDINATOR";
 
     /// <summary>The coordinator's gRPC address when neither --coordinator nor the variable is set.</summary>
-    public const string DefaultCoordinator = "http://127.0.0.1:7600";
+    public const string DefaultCoordinator = "http://127.0.0.1:7400";
 
     /// <summary>The clock in use.</summary>
     public TimeProvider Clock => Time ?? TimeProvider.System;

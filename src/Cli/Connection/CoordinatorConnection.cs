@@ -134,7 +134,7 @@ internal sealed class CoordinatorConnection : IDisposable
             return $"no connection within {ConnectTimeout.TotalSeconds:0} s";
         }
 
-        // HttpRequestException names the endpoint ("Connection refused (127.0.0.1:7600)"); prefer its words.
+        // HttpRequestException names the endpoint ("Connection refused (127.0.0.1:7400)"); prefer its words.
         for (Exception? i = x; i is not null; i = i.InnerException)
         {
             if (i is HttpRequestException h && !string.IsNullOrWhiteSpace(h.Message))

@@ -109,7 +109,7 @@ public static class RackDemo
     {
         var rack = services.Rack;
         var (code, json, err) = await services.CliAsync(
-            ["capture", "--rack", RackServices.RackName, "--interval", options.Interval, "--samples", options.Samples.ToString(CultureInfo.InvariantCulture), "--output", "json"],
+            ["capture", "--rack", RackServices.RackName, "--interval", options.Interval, "--samples", options.Samples.ToString(CultureInfo.InvariantCulture), "--lead", "1s", "--output", "json"],
             cancellationToken).ConfigureAwait(false);
         if (code != 0)
         {
