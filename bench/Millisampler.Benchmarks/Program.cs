@@ -7,6 +7,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["analysis"] = AnalysisBenchmark.Run,
     ["store"] = StoreBenchmark.Run,
     ["coordinator"] = CoordinatorBenchmark.Run,
+    ["agent"] = AgentBenchmark.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

@@ -46,8 +46,9 @@ internal sealed class RunRecorder
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // The maps start zeroed and every run clears what it may have written before it returns,
+            // so arming needs no clearing: ScheduleRun-to-armed stays a couple of map writes.
             var clockAtArm = _clock.ReadState(_sampler.Clock);
-            _sampler.Reset(request.Bins);
             _sampler.Arm(request.StartTaiNs, request.BinWidthNs, request.Bins);
             armed?.Invoke();
             string detail = string.Empty;
@@ -66,15 +67,24 @@ internal sealed class RunRecorder
                 detail = "stopped before its last bin";
             }
             _sampler.Disarm();
-
-            uint recorded = request.Bins;
             if (status == RunStatus.CutShort)
             {
+                // A packet that saw the run armed just before may still be adding to its bin on another CPU.
+                await Task.Delay(ReadGrace, _time, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            uint recorded = request.Bins;
+            uint dirty = request.Bins;
+            if (status == RunStatus.CutShort)
+            {
+                // Whole bins are kept; the bin in progress when the run stopped is partial, so it is
+                // not reported, but it may hold counts and is cleared with the rest.
                 long elapsed = _clock.NowTaiNs() - request.StartTaiNs;
                 recorded = elapsed <= 0 ? 0 : (uint)Math.Min(request.Bins, elapsed / request.BinWidthNs);
+                dirty = elapsed <= 0 ? 0 : Math.Min(request.Bins, recorded + 1);
             }
             var readout = _sampler.Read(recorded);
-            _sampler.Reset(recorded);
+            _sampler.Reset(dirty);
             return Build(request, clockAtArm, readout, recorded, status, detail);
         }
         finally
