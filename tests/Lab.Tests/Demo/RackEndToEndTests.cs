@@ -21,26 +21,34 @@ public sealed class RackEndToEndTests(ITestOutputHelper output)
     {
         var binaries = ServiceBinaries.Locate();
         string work = Path.Combine(Path.GetTempPath(), $"ms-e2e-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        await using var rack = await RackTopology.Create().WithHosts(6).WithSenders(6).WithTorShaping(TbfOptions.Gigabit).BuildAsync();
+        // 250 Mbit/s ToR ports: two cores forward about 2 Gbit/s in all, so three ports at line rate
+        // at once must stay well under that. A deep queue (8 MB) keeps a port busy while the senders,
+        // sharing those cores, pause; a shallow one would drain and split one incast into several
+        // events. What is tested here is alignment and analysis, not buffer sizing.
+        const long portBitsPerSecond = 250_000_000;
+        var ports = new TbfOptions(portBitsPerSecond, 32 * 1024, LimitBytes: 8 * 1024 * 1024);
+        await using var rack = await RackTopology.Create().WithHosts(6).WithSenders(6).WithTorShaping(ports).BuildAsync();
         try
         {
             await using var services = RackServices.Create(rack, binaries, work);
             services.StartCoordinator();
-            services.StartAgents(1_000_000_000);
+            services.StartAgents(portBitsPerSecond);
             await services.WaitForRegistrationAsync(6, TimeSpan.FromSeconds(90), CancellationToken.None);
-            var sinks = rack.Hosts.Select(h => TcpSink.Start(h.Namespace, new IPEndPoint(h.Address, SinkPort))).ToList();
+            var sinks = rack.Hosts.Select(h => UdpSink.Start(h.Namespace, new IPEndPoint(h.Address, SinkPort))).ToList();
             try
             {
-                // 1. An incast onto hosts 1-3 at bin 100; host 4 alone at bin 200.
+                // 1. An incast onto hosts 1-3 at bin 100; host 4 alone at bin 200. UDP senders start at
+                // the instant and keep the 1 Gbit/s ToR ports full for several 10 ms bins (TCP through a
+                // small shaped queue stalls on retransmission timeouts, which would move the event).
                 var (id, start) = await StartCaptureAsync(services);
-                var senders = rack.Senders.Select(s => new BurstSender(s.Namespace, 1_000_000)).ToList();
+                var senders = rack.Senders.Select(s => new BurstSender(s.Namespace, 4_000_000)).ToList();
                 long incastAt = start + 100 * BinNs + BinNs / 4;
                 long loneAt = start + 200 * BinNs + BinNs / 4;
                 await Task.WhenAll(
-                    TcpIncast.RunAsync(senders, Target(rack, 0), incastAt),
-                    TcpIncast.RunAsync(senders, Target(rack, 1), incastAt),
-                    TcpIncast.RunAsync(senders, Target(rack, 2), incastAt),
-                    TcpIncast.RunAsync([new BurstSender(rack.Senders[0].Namespace, 3_000_000)], Target(rack, 3), loneAt));
+                    UdpBurst.RunAsync(senders, Target(rack, 0), incastAt),
+                    UdpBurst.RunAsync(senders, Target(rack, 1), incastAt),
+                    UdpBurst.RunAsync(senders, Target(rack, 2), incastAt),
+                    UdpBurst.RunAsync([new BurstSender(rack.Senders[0].Namespace, 12_000_000)], Target(rack, 3), loneAt));
                 using var capture = await WaitAnalysedAsync(services, id);
                 var events = capture.RootElement.GetProperty("analysis").GetProperty("events").EnumerateArray().ToList();
                 foreach (var e in events)
