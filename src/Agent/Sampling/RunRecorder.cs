@@ -12,6 +12,23 @@ public sealed record RunRequest(string RunId, long StartTaiNs, long BinWidthNs, 
 {
     /// <summary>TAI instant right after the last bin, ns.</summary>
     public long EndTaiNs => StartTaiNs + BinWidthNs * Bins;
+
+    /// <summary>A record of this run on <paramref name="host"/>: what was asked and where; outcome and series still to fill.</summary>
+    public Run NewRecord(HostIdentity host)
+    {
+        var run = new Run
+        {
+            RunId = RunId,
+            Host = host.Host,
+            Rack = host.Rack,
+            Origin = Origin,
+            StartTaiNs = StartTaiNs,
+            BinWidthNs = BinWidthNs,
+            Bins = Bins,
+        };
+        run.Interfaces.AddRange(host.Interfaces);
+        return run;
+    }
 }
 
 /// <summary>
@@ -95,28 +112,18 @@ internal sealed class RunRecorder
 
     private Run Build(RunRequest request, ClockState clockAtArm, RunSeriesReadout readout, uint recorded, RunStatus status, string detail)
     {
-        var run = new Run
-        {
-            RunId = request.RunId,
-            Host = _identity.Host,
-            Rack = _identity.Rack,
-            Origin = request.Origin,
-            StartTaiNs = request.StartTaiNs,
-            BinWidthNs = request.BinWidthNs,
-            Bins = request.Bins,
-            BinsRecorded = recorded,
-            ClockAtArm = clockAtArm,
-            Status = status,
-            StatusDetail = detail,
-            Series = readout.Series,
-            CpuCount = (uint)_sampler.PossibleCpus,
-            SketchBits = (uint)readout.SketchBits,
-            SaturatedSketchBins = (uint)readout.SaturatedSketchBins,
-            AttachMode = _sampler.Mode == AttachMode.Tcx ? "tcx" : "clsact",
-            RecordedAtUnixNs = _time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000,
-            CrossRegionRttThresholdUs = _sampler.RttThresholdUs,
-        };
-        run.Interfaces.AddRange(_identity.Interfaces);
+        var run = request.NewRecord(_identity);
+        run.BinsRecorded = recorded;
+        run.ClockAtArm = clockAtArm;
+        run.Status = status;
+        run.StatusDetail = detail;
+        run.Series = readout.Series;
+        run.CpuCount = (uint)_sampler.PossibleCpus;
+        run.SketchBits = (uint)readout.SketchBits;
+        run.SaturatedSketchBins = (uint)readout.SaturatedSketchBins;
+        run.AttachMode = _sampler.Mode == AttachMode.Tcx ? "tcx" : "clsact";
+        run.RecordedAtUnixNs = (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * TimeSpan.NanosecondsPerTick;
+        run.CrossRegionRttThresholdUs = _sampler.RttThresholdUs;
         return run;
     }
 }

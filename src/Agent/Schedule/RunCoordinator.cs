@@ -419,25 +419,15 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
 
     private Run NotRecorded(RunRequest request, string detail)
     {
-        var run = new Run
-        {
-            RunId = request.RunId,
-            Host = _identity.Host,
-            Rack = _identity.Rack,
-            Origin = request.Origin,
-            StartTaiNs = request.StartTaiNs,
-            BinWidthNs = request.BinWidthNs,
-            Bins = request.Bins,
-            BinsRecorded = 0,
-            ClockAtArm = ReadClock(),
-            Status = RunStatus.Failed,
-            StatusDetail = detail,
-            Series = new RunSeries(),
-            CpuCount = _engine.CpuCount,
-            AttachMode = _engine.AttachMode,
-            RecordedAtUnixNs = (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * TimeSpan.NanosecondsPerTick,
-        };
-        run.Interfaces.AddRange(_identity.Interfaces);
+        var run = request.NewRecord(_identity);
+        run.BinsRecorded = 0;
+        run.ClockAtArm = ReadClock();
+        run.Status = RunStatus.Failed;
+        run.StatusDetail = detail;
+        run.Series = new RunSeries();
+        run.CpuCount = _engine.CpuCount;
+        run.AttachMode = _engine.AttachMode;
+        run.RecordedAtUnixNs = (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * TimeSpan.NanosecondsPerTick;
         return run;
     }
 
