@@ -8,7 +8,7 @@ namespace Millisampler.Agent.Tests.Kernel;
 [Collection(KernelCollection.Name)]
 public sealed class AlignmentTests(ITestOutputHelper output)
 {
-    private const long BinNs = 10_000_000;
+    private const long BinNs = 20_000_000;
 
     [Fact]
     public async Task SimultaneousBurst_LandsInTheSameBin_OnTwoHosts_TaiAndMappedMonotonicClocks()
@@ -25,8 +25,8 @@ public sealed class AlignmentTests(ITestOutputHelper output)
         long start = TaiClock.FromNow(TimeSpan.FromMilliseconds(300));
         var runA = Sampler.RecordAsync(a, start, BinNs, 20);
         var runB = Sampler.RecordAsync(b, start, BinNs, 20);
-        // Mid-bin 4, so sender start jitter of a few ms stays inside it.
-        long burstAt = start + 4 * BinNs + 3_000_000;
+        // 6 ms into bin 4 of 20 ms: a sender up to 14 ms late on a loaded machine still lands in it.
+        long burstAt = start + 4 * BinNs + 6_000_000;
         var senders = new[] { new BurstSender(sender, 150_000) };
         var bursts = await Task.WhenAll(
             UdpBurst.RunAsync(senders, new IPEndPoint(RoutedNetwork.Address(1), 6000), burstAt),

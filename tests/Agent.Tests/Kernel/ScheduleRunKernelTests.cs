@@ -69,8 +69,9 @@ public sealed class ScheduleRunKernelTests(ITestOutputHelper output)
             Assert.All(accepted, r => Assert.Equal(start, r.StartTaiNs));
             output.WriteLine($"both accepted {(start - TaiClock.NowNs()) / 1e6:F1} ms before the start");
 
-            // 10 datagrams 3 ms before bin 0, 20 datagrams 3 ms into it, to both agents at once.
-            var before = receivers.Select(r => UdpBurst.RunAsync([new BurstSender(snd, 10 * DatagramBytes)], new IPEndPoint(IPAddress.Parse(r.Address), 5001), start - 3_000_000, DatagramBytes)).ToList();
+            // 10 datagrams 8 ms before bin 0, 20 datagrams 3 ms into it, to both agents at once (8 ms leaves a
+            // loaded machine room to finish writing the early burst before the start).
+            var before = receivers.Select(r => UdpBurst.RunAsync([new BurstSender(snd, 10 * DatagramBytes)], new IPEndPoint(IPAddress.Parse(r.Address), 5001), start - 8_000_000, DatagramBytes)).ToList();
             var after = receivers.Select(r => UdpBurst.RunAsync([new BurstSender(snd, 20 * DatagramBytes)], new IPEndPoint(IPAddress.Parse(r.Address), 5001), start + 3_000_000, DatagramBytes)).ToList();
             var sentBefore = await Task.WhenAll(before);
             var sentAfter = await Task.WhenAll(after);
@@ -88,7 +89,7 @@ public sealed class ScheduleRunKernelTests(ITestOutputHelper output)
                 output.WriteLine($"{run.Host}: bin0 {run.Series.IngressPackets[0]} packets / {run.Series.IngressBytes[0]} bytes; run total {run.Series.IngressPackets.Sum()} packets; sink got {sink.DatagramsReceived}");
                 Assert.Equal((RunStatus.Complete, 50u, start), (run.Status, run.BinsRecorded, run.StartTaiNs));
                 Assert.Equal(30, sink.DatagramsReceived);
-                // Bin 0 holds exactly the later burst; the earlier one, 3 ms before the start, is nowhere in the run.
+                // Bin 0 holds exactly the later burst; the earlier one, 8 ms before the start, is nowhere in the run.
                 Assert.Equal(20UL, run.Series.IngressPackets[0]);
                 Assert.Equal(20 * FrameBytes, run.Series.IngressBytes[0]);
                 Assert.Equal(20UL, run.Series.IngressPackets.Sum());
