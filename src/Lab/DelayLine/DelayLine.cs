@@ -4,7 +4,7 @@ using System.Globalization;
 
 namespace Millisampler.Lab;
 
-/// <summary>Which forwarded packets a <see cref="DelayLine"/> takes: those entering on <paramref name="InputInterface"/>, optionally only toward <paramref name="Destination"/> (a prefix).</summary>
+/// <summary>Which forwarded IPv4 packets a <see cref="DelayLine"/> takes: those entering on <paramref name="InputInterface"/>, optionally only toward <paramref name="Destination"/> (an IPv4 prefix).</summary>
 public sealed record DelayRule(string InputInterface, string? Destination = null);
 
 /// <summary>
@@ -70,7 +70,8 @@ public sealed class DelayLine : IAsyncDisposable
 
     /// <summary>
     /// Creates the TUN device <paramref name="tunName"/> in <paramref name="ns"/>, the routing table and
-    /// rules, and starts delaying. IPv6 rules are added too when IPv6 is enabled in the namespace.
+    /// rules, and starts delaying. Only IPv4 is delayed: the lab routes no IPv6 (it assigns no IPv6
+    /// addresses), so IPv6 destinations are rejected.
     /// </summary>
     public static async Task<DelayLine> StartAsync(
         NetworkLab lab,
@@ -97,37 +98,26 @@ public sealed class DelayLine : IAsyncDisposable
         foreach (var r in rules)
         {
             LabNames.ValidateInterface(r.InputInterface);
+            if (r.Destination?.Contains(':', StringComparison.Ordinal) == true)
+            {
+                throw new ArgumentException($"Delay rules take IPv4 destinations only, not {r.Destination}.", nameof(rules));
+            }
         }
 
         var tunFd = NetNs.Run(ns, () => Tun.Create(tunName));
         var line = new DelayLine(ns, tunName, delay, routingTable, maxQueuedPackets, tunFd);
         try
         {
-            var ipv6 = NetworkLab.GetSysctl(ns, "net.ipv6.conf.all.disable_ipv6") == "0";
             lab.SetSysctls(ns, [new("net.ipv4.conf.all.rp_filter", "0"), new($"net/ipv4/conf/{tunName}/rp_filter", "0")]);
             var table = routingTable.ToString(CultureInfo.InvariantCulture);
             var lines = new List<string> { $"link set {tunName} up", $"route add default dev {tunName} table {table}" };
-            if (ipv6)
-            {
-                lines.Add($"-6 route add default dev {tunName} table {table}");
-            }
             var pref = 1000 + (routingTable * 32);
             foreach (var r in rules)
             {
-                var isV6 = r.Destination?.Contains(':', StringComparison.Ordinal);
-                foreach (var family in (isV6, ipv6) switch
-                {
-                    (true, _) => ["-6"],
-                    (false, _) => ["-4"],
-                    (null, true) => ["-4", "-6"],
-                    (null, false) => new[] { "-4" },
-                })
-                {
-                    var to = r.Destination is null ? "" : $" to {r.Destination}";
-                    var p = (pref++).ToString(CultureInfo.InvariantCulture);
-                    line.ruleDeletes.Add($"{family} rule del pref {p}");
-                    lines.Add($"{family} rule add pref {p} iif {r.InputInterface}{to} lookup {table}");
-                }
+                var to = r.Destination is null ? "" : $" to {r.Destination}";
+                var p = (pref++).ToString(CultureInfo.InvariantCulture);
+                line.ruleDeletes.Add($"-4 rule del pref {p}");
+                lines.Add($"-4 rule add pref {p} iif {r.InputInterface}{to} lookup {table}");
             }
             await lab.IpBatchAsync(ns, lines, cancellationToken).ConfigureAwait(false);
             line.Start();

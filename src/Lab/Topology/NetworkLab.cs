@@ -120,19 +120,23 @@ public sealed class NetworkLab : IAsyncDisposable
         return IpAsync(ns, ["link", "set", ifname, "master", bridge, "up"], cancellationToken);
     }
 
-    /// <summary>Adds an address in CIDR form (IPv6 without duplicate address detection, so it is usable at once).</summary>
+    /// <summary>Adds an IPv4 address in CIDR form. The lab assigns no IPv6 addresses (see <see cref="AddressPlan"/>); IPv6 is rejected.</summary>
     public Task AddAddressAsync(string ns, string ifname, string cidr, CancellationToken cancellationToken = default)
     {
         LabNames.ValidateInterface(ifname);
         return IpBatchAsync(ns, [AddressAddLine(ifname, cidr)], cancellationToken);
     }
 
-    /// <summary>Adds a route to <paramref name="destination"/> ("default" or a prefix) via a gateway and/or out of a device.</summary>
+    /// <summary>Adds an IPv4 route to <paramref name="destination"/> ("default" or a prefix) via a gateway and/or out of a device. IPv6 is rejected: the lab routes no IPv6.</summary>
     public Task AddRouteAsync(string ns, string destination, string? via = null, string? dev = null, CancellationToken cancellationToken = default)
     {
         if (via is null && dev is null)
         {
             throw new ArgumentException("A route needs a gateway (via) or a device (dev).");
+        }
+        if (destination.Contains(':', StringComparison.Ordinal) || (via?.Contains(':', StringComparison.Ordinal) ?? false))
+        {
+            throw new ArgumentException($"The lab adds IPv4 routes only, not {destination}{(via is null ? "" : " via " + via)}.");
         }
         var line = new StringBuilder($"route add {destination}");
         if (via is not null)
@@ -144,8 +148,7 @@ public sealed class NetworkLab : IAsyncDisposable
             LabNames.ValidateInterface(dev);
             line.Append(" dev ").Append(dev);
         }
-        var family = destination.Contains(':', StringComparison.Ordinal) || (via?.Contains(':', StringComparison.Ordinal) ?? false) ? "-6 " : "";
-        return IpBatchAsync(ns, [family + line], cancellationToken);
+        return IpBatchAsync(ns, [line.ToString()], cancellationToken);
     }
 
     /// <summary>Sets sysctls (e.g. "net.ipv4.tcp_ecn" = "1") in <paramref name="ns"/> by writing /proc/sys from a thread inside it.</summary>
@@ -466,7 +469,9 @@ public sealed class NetworkLab : IAsyncDisposable
         $"link add {bridge} type bridge stp_state 0 forward_delay 0 mcast_snooping 0";
 
     internal static string AddressAddLine(string ifname, string cidr) =>
-        cidr.Contains(':', StringComparison.Ordinal) ? $"addr add {cidr} dev {ifname} nodad" : $"addr add {cidr} dev {ifname}";
+        cidr.Contains(':', StringComparison.Ordinal)
+            ? throw new ArgumentException($"The lab assigns IPv4 addresses only, not {cidr}; IPv6 uses the kernel's link-local addresses.", nameof(cidr))
+            : $"addr add {cidr} dev {ifname}";
 
     internal static string TbfLine(string ifname, TbfOptions tbf)
     {

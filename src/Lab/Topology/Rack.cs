@@ -14,7 +14,6 @@ public sealed class Rack : IAsyncDisposable
         IReadOnlyList<RackHost> hosts,
         IReadOnlyList<RackSender> senders,
         TbfOptions? torShaping,
-        bool ipv6,
         TimeSpan buildTime)
     {
         Lab = lab;
@@ -23,7 +22,6 @@ public sealed class Rack : IAsyncDisposable
         Hosts = hosts;
         Senders = senders;
         TorShaping = torShaping;
-        HasIPv6 = ipv6;
         BuildTime = buildTime;
     }
 
@@ -44,9 +42,6 @@ public sealed class Rack : IAsyncDisposable
 
     /// <summary>The bottleneck on each ToR port toward a host, if any.</summary>
     public TbfOptions? TorShaping { get; }
-
-    /// <summary>Whether hosts and senders have IPv6 addresses.</summary>
-    public bool HasIPv6 { get; }
 
     /// <summary>How long <see cref="RackTopology.BuildAsync"/> took.</summary>
     public TimeSpan BuildTime { get; }
@@ -69,10 +64,6 @@ public sealed class Rack : IAsyncDisposable
         {
             rules.Add(new DelayRule(s.RouterPort));
             rules.Add(new DelayRule(RackTopology.RouterRackInterface, AddressPlan.SenderSubnet(s.Index)));
-            if (HasIPv6)
-            {
-                rules.Add(new DelayRule(RackTopology.RouterRackInterface, AddressPlan.SenderSubnet6(s.Index)));
-            }
         }
         var n = Interlocked.Increment(ref delayLines) - 1;
         var line = await DelayLine.StartAsync(

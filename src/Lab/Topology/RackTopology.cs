@@ -9,25 +9,24 @@ namespace Millisampler.Lab;
 /// <param name="Namespace">The host's namespace.</param>
 /// <param name="Interface">The host's uplink inside its namespace ("eth0").</param>
 /// <param name="Address">IPv4 address on the rack subnet.</param>
-/// <param name="Address6">IPv6 address, when the rack has IPv6.</param>
 /// <param name="TorPort">The ToR bridge port (in the ToR namespace) facing this host; its egress carries the host's ingress traffic and its bottleneck.</param>
-public sealed record RackHost(int Index, string Namespace, string Interface, IPAddress Address, IPAddress? Address6, string TorPort);
+public sealed record RackHost(int Index, string Namespace, string Interface, IPAddress Address, string TorPort);
 
 /// <summary>A sender outside the rack: its own namespace, linked to the router namespace.</summary>
 /// <param name="Index">1-based sender number.</param>
 /// <param name="Namespace">The sender's namespace.</param>
 /// <param name="Interface">The sender's interface inside its namespace ("eth0").</param>
 /// <param name="Address">IPv4 address on the sender's own link.</param>
-/// <param name="Address6">IPv6 address, when the rack has IPv6.</param>
 /// <param name="RouterPort">The router's interface (in the router namespace) facing this sender.</param>
-public sealed record RackSender(int Index, string Namespace, string Interface, IPAddress Address, IPAddress? Address6, string RouterPort);
+public sealed record RackSender(int Index, string Namespace, string Interface, IPAddress Address, string RouterPort);
 
 /// <summary>
 /// Builds a rack: N hosts on a ToR (a Linux bridge in its own namespace, one port per host, each host's
 /// uplink a veth into it), a router namespace on the bridge as the rack's gateway, and K senders
 /// outside the rack, each in its own namespace with a veth to the router. Traffic from many senders to
 /// one host meets in that host's ToR port, where a tbf bottleneck (default <see cref="TbfOptions.Gigabit"/>)
-/// stands in for the switch buffer. Addresses follow <see cref="AddressPlan"/>.
+/// stands in for the switch buffer. Addresses follow <see cref="AddressPlan"/> (IPv4 only); IPv6 is
+/// disabled in every namespace, so no neighbour discovery or MLD traffic shows in the counters.
 /// </summary>
 public sealed class RackTopology
 {
@@ -46,11 +45,10 @@ public sealed class RackTopology
     private readonly List<KeyValuePair<string, string>> endpointSysctls = [];
     private int hosts = 3;
     private int senders;
-    private bool ipv6;
     private string prefix = LabNames.DefaultPrefix;
     private TbfOptions? torShaping = TbfOptions.Gigabit;
 
-    /// <summary>A builder for a 3-host rack with no senders, IPv4 only, ToR ports shaped at 1 Gbit/s.</summary>
+    /// <summary>A builder for a 3-host rack with no senders, ToR ports shaped at 1 Gbit/s.</summary>
     public static RackTopology Create() => new();
 
     /// <summary>Number of hosts, 1..<see cref="AddressPlan.MaxHosts"/>.</summary>
@@ -76,13 +74,6 @@ public sealed class RackTopology
     {
         tbf?.Validate();
         torShaping = tbf;
-        return this;
-    }
-
-    /// <summary>Adds IPv6 addresses and routes (fd4d:5300::/32). Off by default, and then IPv6 is disabled in every namespace so no neighbour discovery or MLD traffic shows in the counters.</summary>
-    public RackTopology WithIPv6(bool enabled = true)
-    {
-        ipv6 = enabled;
         return this;
     }
 
@@ -117,14 +108,13 @@ public sealed class RackTopology
             var senderNs = all.Skip(2 + hosts).ToList();
 
             // Sysctls first: disable_ipv6 must hold before the interfaces appear.
-            var v6Off = ipv6 ? Array.Empty<KeyValuePair<string, string>>() : [new("net.ipv6.conf.all.disable_ipv6", "1"), new("net.ipv6.conf.default.disable_ipv6", "1")];
+            KeyValuePair<string, string>[] v6Off = [new("net.ipv6.conf.all.disable_ipv6", "1"), new("net.ipv6.conf.default.disable_ipv6", "1")];
             lab.SetSysctls(tor, v6Off);
             lab.SetSysctls(rtr, [
                 .. v6Off,
                 new("net.ipv4.ip_forward", "1"),
                 new("net.ipv4.conf.all.rp_filter", "0"),
-                new("net.ipv4.conf.default.rp_filter", "0"),
-                .. ipv6 ? [new KeyValuePair<string, string>("net.ipv6.conf.all.forwarding", "1")] : Array.Empty<KeyValuePair<string, string>>()]);
+                new("net.ipv4.conf.default.rp_filter", "0")]);
             foreach (var ns in hostNs.Concat(senderNs))
             {
                 lab.SetSysctls(ns, [.. v6Off, .. endpointSysctls]);
@@ -151,37 +141,29 @@ public sealed class RackTopology
                 rtrLines.Add(Inv($"link add s{j} type veth peer name {EndpointInterface} netns {senderNs[j - 1]}"));
             }
             rtrLines.Add(NetworkLab.AddressAddLine(RouterRackInterface, $"{AddressPlan.RackGateway}/24"));
-            if (ipv6)
-            {
-                rtrLines.Add(NetworkLab.AddressAddLine(RouterRackInterface, $"{AddressPlan.RackGateway6}/64"));
-            }
             rtrLines.Add($"link set {RouterRackInterface} up");
             for (var j = 1; j <= senders; j++)
             {
                 rtrLines.Add(NetworkLab.AddressAddLine(Inv($"s{j}"), $"{AddressPlan.SenderGateway(j)}/24"));
-                if (ipv6)
-                {
-                    rtrLines.Add(NetworkLab.AddressAddLine(Inv($"s{j}"), $"{AddressPlan.SenderGateway6(j)}/64"));
-                }
                 rtrLines.Add(Inv($"link set s{j} up"));
             }
             await lab.IpBatchAsync(rtr, rtrLines, cancellationToken).ConfigureAwait(false);
 
             var rackHosts = Enumerable.Range(1, hosts)
-                .Select(i => new RackHost(i, hostNs[i - 1], EndpointInterface, AddressPlan.Host(i), ipv6 ? AddressPlan.Host6(i) : null, Inv($"p{i}")))
+                .Select(i => new RackHost(i, hostNs[i - 1], EndpointInterface, AddressPlan.Host(i), Inv($"p{i}")))
                 .ToList();
             var rackSenders = Enumerable.Range(1, senders)
-                .Select(j => new RackSender(j, senderNs[j - 1], EndpointInterface, AddressPlan.Sender(j), ipv6 ? AddressPlan.Sender6(j) : null, Inv($"s{j}")))
+                .Select(j => new RackSender(j, senderNs[j - 1], EndpointInterface, AddressPlan.Sender(j), Inv($"s{j}")))
                 .ToList();
 
             var jobs = new List<Func<Task>>();
             foreach (var h in rackHosts)
             {
-                jobs.Add(() => lab.IpBatchAsync(h.Namespace, EndpointLines(h.Address, 24, AddressPlan.RackGateway, h.Address6, ipv6 ? AddressPlan.RackGateway6 : null), cancellationToken));
+                jobs.Add(() => lab.IpBatchAsync(h.Namespace, EndpointLines(h.Address, 24, AddressPlan.RackGateway), cancellationToken));
             }
             foreach (var s in rackSenders)
             {
-                jobs.Add(() => lab.IpBatchAsync(s.Namespace, EndpointLines(s.Address, 24, AddressPlan.SenderGateway(s.Index), s.Address6, ipv6 ? AddressPlan.SenderGateway6(s.Index) : null), cancellationToken));
+                jobs.Add(() => lab.IpBatchAsync(s.Namespace, EndpointLines(s.Address, 24, AddressPlan.SenderGateway(s.Index)), cancellationToken));
             }
             if (torShaping is { } tbf)
             {
@@ -189,7 +171,7 @@ public sealed class RackTopology
             }
             await NetworkLab.ForEachLimitedAsync(jobs, job => job()).ConfigureAwait(false);
 
-            return new Rack(lab, tor, rtr, rackHosts, rackSenders, torShaping, ipv6, Stopwatch.GetElapsedTime(started));
+            return new Rack(lab, tor, rtr, rackHosts, rackSenders, torShaping, Stopwatch.GetElapsedTime(started));
         }
         catch
         {
@@ -198,25 +180,13 @@ public sealed class RackTopology
         }
     }
 
-    private static List<string> EndpointLines(IPAddress address, int prefixLength, IPAddress gateway, IPAddress? address6, IPAddress? gateway6)
-    {
-        var lines = new List<string>
-        {
-            "link set lo up",
-            NetworkLab.AddressAddLine(EndpointInterface, $"{address}/{prefixLength}"),
-        };
-        if (address6 is not null)
-        {
-            lines.Add(NetworkLab.AddressAddLine(EndpointInterface, $"{address6}/64"));
-        }
-        lines.Add($"link set {EndpointInterface} up");
-        lines.Add($"route add default via {gateway}");
-        if (gateway6 is not null)
-        {
-            lines.Add($"-6 route add default via {gateway6}");
-        }
-        return lines;
-    }
+    private static List<string> EndpointLines(IPAddress address, int prefixLength, IPAddress gateway) =>
+    [
+        "link set lo up",
+        NetworkLab.AddressAddLine(EndpointInterface, $"{address}/{prefixLength}"),
+        $"link set {EndpointInterface} up",
+        $"route add default via {gateway}",
+    ];
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

@@ -47,6 +47,18 @@ public sealed class NetworkLabTests
     }
 
     [Fact]
+    public async Task AddressesRoutesAndDelayRules_AreIPv4Only()
+    {
+        await using var lab = NetworkLab.Create(LabCollection.Prefix);
+        var a = await lab.AddNamespaceAsync("a");
+        await Assert.ThrowsAsync<ArgumentException>(() => lab.AddAddressAsync(a, "lo", "fd00::1/64"));
+        await Assert.ThrowsAsync<ArgumentException>(() => lab.AddRouteAsync(a, "fd00::/64", dev: "lo"));
+        await Assert.ThrowsAsync<ArgumentException>(() => lab.AddRouteAsync(a, "default", via: "fe80::1"));
+        await Assert.ThrowsAsync<ArgumentException>(() => Millisampler.Lab.DelayLine.StartAsync(lab, a, TimeSpan.Zero, [new DelayRule("lo", "fd00::/64")]));
+        Assert.Equal("", (await lab.IpAsync(a, ["-6", "-o", "addr", "show", "scope", "global"])).StdOut.Trim());
+    }
+
+    [Fact]
     public async Task Methods_RejectNamespacesOfOtherLabs()
     {
         await using var lab = NetworkLab.Create(LabCollection.Prefix);
