@@ -103,7 +103,11 @@ internal sealed unsafe class HookAttachment : IDisposable
         if (LibBpf.TcQuery(&hook, &existing) == 0)
         {
             // Something sits at our handle and priority. Replace it only if it is ours (a crashed agent's).
+            // Without CAP_SYS_ADMIN the program cannot be looked up by id; tc's own record of the
+            // filter's name ("ms_ingress:[id]", as libbpf attached it) needs only NET_ADMIN.
             string name = ProgramName(existing.ProgId);
+            if (name.Length == 0)
+                name = TcFilterNames.Read(IfIndex, Direction, Priority, ClsactHandle) ?? string.Empty;
             if (!name.StartsWith("ms_", StringComparison.Ordinal))
                 throw new BpfException($"Another tc filter (program '{name}', id {existing.ProgId}) occupies handle 0x{ClsactHandle:x} priority {Priority} on {InterfaceName} {Name(Direction)}; choose another clsact priority for the agent.");
             flags = 1; // BPF_TC_F_REPLACE: swap out our stale filter in place.
