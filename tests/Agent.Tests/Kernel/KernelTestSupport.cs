@@ -117,6 +117,14 @@ internal sealed class PairNetwork : IAsyncDisposable
             {
                 lab.SetSysctl(ns, "net.ipv6.conf.all.disable_ipv6", ipv6 ? "0" : "1");
                 lab.SetSysctl(ns, "net.ipv6.conf.default.disable_ipv6", ipv6 ? "0" : "1");
+                if (ipv6)
+                {
+                    // No duplicate address detection on a two-host wire: under load DAD kept the
+                    // sender's link-local address tentative long enough for connect() to fail with
+                    // "Cannot assign requested address". Set before the veth exists, so it applies.
+                    lab.SetSysctl(ns, "net.ipv6.conf.all.accept_dad", "0");
+                    lab.SetSysctl(ns, "net.ipv6.conf.default.accept_dad", "0");
+                }
             }
             await lab.AddVethAsync(names[0], If, names[1], If);
             await lab.AddAddressAsync(names[0], If, "198.18.0.1/24");
