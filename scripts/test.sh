@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 dotnet build Millisampler.sln -c Release --nologo --verbosity quiet || exit 1
 
+# Style drift fails the run: the tree must already be as `dotnet format` would leave it.
+echo "== dotnet format --verify-no-changes"
+dotnet format Millisampler.sln --verify-no-changes --no-restore || { echo "format: run 'dotnet format Millisampler.sln'"; exit 1; }
+
 # Leftovers of an earlier crashed run (namespaces whose creating process is gone).
 dotnet src/Lab/bin/Release/net10.0/millisampler-lab.dll cleanup --prefix ms- >/dev/null 2>&1 || true
 

@@ -55,7 +55,9 @@ public static partial class AgentBenchmark
             if (e.Data is { } line && ArmedLine().Match(line) is { Success: true } m)
             {
                 lock (armDelaysUs)
+                {
                     armDelaysUs.Add(double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+                }
             }
         };
         agent.BeginOutputReadLine();
@@ -69,9 +71,14 @@ public static partial class AgentBenchmark
 
             // Warm-up (JIT, connections): one run of each width, not counted.
             foreach (long width in new[] { 10_000_000L, 1_000_000L, 100_000L })
+            {
                 await ScheduleAndFetchAsync(client, $"warm-{width}", width, 100, leadMs: 2000);
+            }
+
             lock (armDelaysUs)
+            {
                 armDelaysUs.Clear();
+            }
 
             var idleBefore = ProcStat.Read(agent.Id);
             await Task.Delay(TimeSpan.FromSeconds(idleSeconds));
@@ -96,7 +103,9 @@ public static partial class AgentBenchmark
                 var run = await client.GetRunAsync(new GetRunRequest { RunId = $"bench-{i}" }, deadline: DateTime.UtcNow.AddSeconds(10));
                 getRunMs.Add(g.Elapsed.TotalMilliseconds);
                 if (run.BinsRecorded != 2000)
+                {
                     throw new InvalidOperationException($"run {run.RunId}: {run.Status}, {run.BinsRecorded} bins");
+                }
             }
 
             var files = Directory.GetFiles(store, "*.run").Where(f => Path.GetFileName(f).Contains("bench-", StringComparison.Ordinal)).Select(f => new FileInfo(f).Length).ToList();
@@ -109,7 +118,10 @@ public static partial class AgentBenchmark
             Console.WriteLine($"| RSS during/after 100 µs runs (peak) | {rssPeakKb / 1024.0:F1} MiB |");
             Console.WriteLine($"| CPU per 100 µs × 2,000 run (schedule → fetched, {runWall.Average():F0} ms wall) | median {Median(runCpu):F0} ms, max {runCpu.Max():F0} ms (10 ms resolution) |");
             lock (armDelaysUs)
+            {
                 Console.WriteLine($"| ScheduleRun received → armed ({armDelaysUs.Count} runs) | median {Median(armDelaysUs) / 1000:F2} ms, p90 {Percentile(armDelaysUs, 0.9) / 1000:F2} ms, max {armDelaysUs.Max() / 1000:F2} ms |");
+            }
+
             Console.WriteLine($"| GetRun of a stored 2,000-bin run ({getRunMs.Count} calls) | median {Median(getRunMs):F2} ms, p90 {Percentile(getRunMs, 0.9):F2} ms |");
             Console.WriteLine($"| bytes per stored 100 µs × 2,000 run (idle link) | median {Median(files.Select(f => (double)f).ToList()):F0} B |");
             return 0;
@@ -119,9 +131,14 @@ public static partial class AgentBenchmark
             if (!agent.HasExited)
             {
                 using (var kill = Process.Start("kill", ["-TERM", agent.Id.ToString(CultureInfo.InvariantCulture)]))
+                {
                     await kill.WaitForExitAsync();
+                }
+
                 if (!agent.WaitForExit(TimeSpan.FromSeconds(20)))
+                {
                     agent.Kill(entireProcessTree: true);
+                }
             }
             Directory.Delete(store, recursive: true);
         }
@@ -171,7 +188,10 @@ public static partial class AgentBenchmark
     private static double Percentile(List<double> values, double p)
     {
         if (values.Count == 0)
+        {
             return double.NaN;
+        }
+
         var sorted = values.Order().ToList();
         return sorted[(int)Math.Min(sorted.Count - 1, Math.Floor(p * sorted.Count))];
     }

@@ -34,7 +34,10 @@ public static class SamplerBenchmark
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Millisampler.sln")))
+        {
             dir = dir.Parent;
+        }
+
         return dir?.FullName ?? throw new InvalidOperationException("run from inside the checkout");
     }
 
@@ -105,7 +108,10 @@ public static class SamplerBenchmark
         {
             double sum = 0;
             foreach (var f in frames)
+            {
                 sum += TestRunOnce(progFd, f, repeat);
+            }
+
             results.Add(sum / frames.Length);
         }
         results.Sort();
@@ -125,7 +131,10 @@ public static class SamplerBenchmark
             };
             int err = LibBpf.ProgTestRun(progFd, &opts);
             if (err != 0)
+            {
                 throw BpfException.FromErrno("BPF_PROG_TEST_RUN failed", err);
+            }
+
             return opts.Duration;
         }
     }
@@ -143,7 +152,9 @@ public static class SamplerBenchmark
         };
         uint key = 0;
         if (LibBpf.MapUpdateElem(obj.ConfigFd, &key, &cfg, 0) != 0)
+        {
             throw new InvalidOperationException("config write failed");
+        }
     }
 
     private static unsafe void ReadAndReset(SamplerObject obj, int cpus)
@@ -165,7 +176,9 @@ public static class SamplerBenchmark
         {
             var s = obj.Sketches + bin;
             for (int w = 0; w < MsSketch.Words; w++)
+            {
                 ones += (ulong)System.Numerics.BitOperations.PopCount(s->In[w] | s->Out[w]);
+            }
         }
         new Span<byte>(obj.Sketches, 2000 * sizeof(MsSketch)).Clear();
         GC.KeepAlive(ones);
@@ -178,7 +191,9 @@ public static class SamplerBenchmark
         foreach (var line in File.ReadLines($"/proc/self/fdinfo/{fd}"))
         {
             if (line.StartsWith("memlock:", StringComparison.Ordinal))
+            {
                 return long.Parse(line[8..].Trim(), Inv);
+            }
         }
         return 0;
     }
@@ -262,7 +277,10 @@ public static class SamplerBenchmark
         await using var lab = NetworkLab.Create();
         var names = await lab.AddNamespacesAsync(["btx", "brx"]);
         foreach (var n in names)
+        {
             lab.SetSysctl(n, "net.ipv6.conf.all.disable_ipv6", "1");
+        }
+
         await lab.AddVethAsync(names[0], "eth0", names[1], "eth0");
         await lab.AddAddressAsync(names[0], "eth0", "198.18.0.1/24");
         await lab.AddAddressAsync(names[1], "eth0", "198.18.0.2/24");
@@ -294,7 +312,10 @@ public static class SamplerBenchmark
                 results["attached, armed (1 ms bins)"].Add(await Phase());
                 var after = (Stats(rxSampler.Object.IngressProgramFd), Stats(txSampler.Object.EgressProgramFd));
                 if (statsFd >= 0)
+                {
                     Libc.Close(statsFd);
+                }
+
                 ulong runs = after.Item1.Count - before.Item1.Count;
                 live = (
                     (after.Item1.Ns - before.Item1.Ns) / (double)Math.Max(1, runs),
@@ -316,7 +337,10 @@ public static class SamplerBenchmark
         Console.WriteLine("|---|---|---|---|---|");
         double baseline = results["not attached"].Average();
         foreach (var (name, v) in results)
+        {
             Console.WriteLine($"| {name} | {v[0]:F2} | {v[1]:F2} | {v.Average():F2} | {v.Average() / baseline:P0} |");
+        }
+
         Console.WriteLine();
         Console.WriteLine($"bpf_stats on that traffic, armed: ingress {live.ingressNs:F0} ns per invocation, egress {live.egressNs:F0} ns ({live.runs:N0} ingress invocations; an invocation may be a GSO super-packet)");
     }

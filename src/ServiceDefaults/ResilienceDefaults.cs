@@ -36,12 +36,12 @@ public static class ResilienceDefaults
     /// </summary>
     public static RetryStrategyOptions CreateGrpcRetryOptions(int maxRetryAttempts, TimeSpan? baseDelay = null,
         TimeSpan? maxDelay = null) => new()
-    {
-        MaxRetryAttempts = maxRetryAttempts,
-        BackoffType = DelayBackoffType.Exponential,
-        UseJitter = true,
-        Delay = baseDelay ?? BaseDelay,
-        MaxDelay = maxDelay ?? MaxDelay,
-        ShouldHandle = static args => ValueTask.FromResult(IsTransient(args.Outcome.Exception)),
-    };
+        {
+            MaxRetryAttempts = maxRetryAttempts,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = baseDelay ?? BaseDelay,
+            MaxDelay = maxDelay ?? MaxDelay,
+            ShouldHandle = static args => ValueTask.FromResult(IsTransient(args.Outcome.Exception)),
+        };
 }

@@ -24,7 +24,10 @@ internal sealed unsafe class BpfObject : IDisposable
     public static BpfObject Open(ReadOnlySpan<byte> image, string displayName)
     {
         if (!NativeLibrary.TryLoad("libbpf.so.1", out var lib))
+        {
             throw new BpfException("libbpf.so.1 was not found: install the system libbpf (Debian/Ubuntu: apt-get install libbpf1).");
+        }
+
         NativeLibrary.Free(lib);
         LibBpfLog.Install();
         LibBpfLog.Take();
@@ -48,7 +51,9 @@ internal sealed unsafe class BpfObject : IDisposable
         int err = LibBpf.ObjectLoad(_object);
         FreeImage();
         if (err != 0)
+        {
             throw BpfException.FromErrno($"Loading the eBPF programs of {_displayName} into the kernel failed", err, LibBpfLog.Take());
+        }
     }
 
     public nint Map(string name)
@@ -63,7 +68,10 @@ internal sealed unsafe class BpfObject : IDisposable
         nint map = Map(name);
         uint size = LibBpf.MapValueSize(map);
         if (size != expectedValueSize)
+        {
             throw new BpfException($"Map '{name}' holds {size}-byte values but the agent expects {expectedValueSize}: bpf/millisampler.h and SharedTypes.cs disagree.");
+        }
+
         return LibBpf.MapFd(map);
     }
 
@@ -73,7 +81,9 @@ internal sealed unsafe class BpfObject : IDisposable
     {
         int err = LibBpf.MapSetMaxEntries(Map(name), entries);
         if (err != 0)
+        {
             throw BpfException.FromErrno($"Sizing map '{name}' to {entries} entries failed", err);
+        }
     }
 
     public int ProgramFd(string name)
@@ -87,7 +97,10 @@ internal sealed unsafe class BpfObject : IDisposable
     {
         nint prog = LibBpf.FindProgramByName(_object, name);
         if (prog == 0)
+        {
             throw new BpfException($"The eBPF object {_displayName} has no program '{name}': the object and the agent do not match.");
+        }
+
         LibBpf.ProgramSetAutoload(prog, load);
     }
 

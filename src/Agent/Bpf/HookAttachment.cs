@@ -69,10 +69,15 @@ internal sealed unsafe class HookAttachment : IDisposable
             int attachType = direction == HookDirection.Ingress ? LibBpf.AttachTcxIngress : LibBpf.AttachTcxEgress;
             int fd = LibBpf.LinkCreate(programFd, ifIndex, attachType, &opts);
             if (fd >= 0)
+            {
                 return new HookAttachment(interfaceName, ifIndex, direction, AttachMode.Tcx, 0) { _linkFd = fd };
+            }
+
             bool unsupported = -fd is BpfException.EINVAL or BpfException.EOPNOTSUPP;
             if (mode == AttachMode.Tcx || !unsupported)
+            {
                 throw BpfException.FromErrno($"Attaching to {interfaceName} {Name(direction)} with tcx failed", fd, LibBpfLog.Take());
+            }
         }
 
         var attachment = new HookAttachment(interfaceName, ifIndex, direction, AttachMode.Clsact, clsactPriority)
@@ -96,7 +101,9 @@ internal sealed unsafe class HookAttachment : IDisposable
         var hook = Hook();
         int err = LibBpf.TcHookCreate(&hook);
         if (err != 0 && -err != BpfException.EEXIST)
+        {
             throw BpfException.FromErrno($"Creating the clsact qdisc on {InterfaceName} failed", err, LibBpfLog.Take());
+        }
 
         uint flags = 0;
         var existing = new LibBpf.TcOpts { Size = (nuint)sizeof(LibBpf.TcOpts), Handle = ClsactHandle, Priority = Priority };
@@ -107,9 +114,15 @@ internal sealed unsafe class HookAttachment : IDisposable
             // filter's name ("ms_ingress:[id]", as libbpf attached it) needs only NET_ADMIN.
             string name = ProgramName(existing.ProgId);
             if (name.Length == 0)
+            {
                 name = TcFilterNames.Read(IfIndex, Direction, Priority, ClsactHandle) ?? string.Empty;
+            }
+
             if (!name.StartsWith("ms_", StringComparison.Ordinal))
+            {
                 throw new BpfException($"Another tc filter (program '{name}', id {existing.ProgId}) occupies handle 0x{ClsactHandle:x} priority {Priority} on {InterfaceName} {Name(Direction)}; choose another clsact priority for the agent.");
+            }
+
             flags = 1; // BPF_TC_F_REPLACE: swap out our stale filter in place.
         }
         LibBpfLog.Take();
@@ -124,7 +137,10 @@ internal sealed unsafe class HookAttachment : IDisposable
         };
         err = LibBpf.TcAttach(&hook, &opts);
         if (err != 0)
+        {
             throw BpfException.FromErrno($"Attaching a tc filter to {InterfaceName} {Name(Direction)} failed", err, LibBpfLog.Take());
+        }
+
         _clsactAttached = true;
     }
 
@@ -140,13 +156,19 @@ internal sealed unsafe class HookAttachment : IDisposable
     {
         int fd = LibBpf.ProgGetFdById(id);
         if (fd < 0)
+        {
             return string.Empty;
+        }
+
         try
         {
             LibBpf.ProgInfo info = default;
             uint len = (uint)sizeof(LibBpf.ProgInfo);
             if (LibBpf.ObjGetInfoByFd(fd, &info, &len) != 0)
+            {
                 return string.Empty;
+            }
+
             var span = new ReadOnlySpan<byte>(info.Name, 16);
             int end = span.IndexOf((byte)0);
             return Encoding.ASCII.GetString(end < 0 ? span : span[..end]);
@@ -160,10 +182,16 @@ internal sealed unsafe class HookAttachment : IDisposable
     internal static int ResolveIfIndex(string interfaceName)
     {
         if (string.IsNullOrWhiteSpace(interfaceName) || interfaceName.Length > 15)
+        {
             throw new BpfException($"'{interfaceName}' is not a valid interface name.");
+        }
+
         uint index = Libc.IfNameToIndex(interfaceName);
         if (index == 0)
+        {
             throw new BpfException($"Interface '{interfaceName}' does not exist in this network namespace.", Marshal.GetLastPInvokeError());
+        }
+
         return (int)index;
     }
 
@@ -179,7 +207,9 @@ internal sealed unsafe class HookAttachment : IDisposable
         {
             // The thread ends right after, so its namespace never leaks to other work.
             if (Libc.SetNs(_netnsFd, Libc.CloneNewNet) == 0)
+            {
                 action();
+            }
         });
         thread.Start();
         thread.Join();

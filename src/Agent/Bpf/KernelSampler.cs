@@ -35,13 +35,22 @@ public sealed record RegionPrefix(IPAddress Network, int PrefixLength, bool Cros
     {
         var parts = text.Split('=', 2, StringSplitOptions.TrimEntries);
         if (parts.Length != 2 || parts[1] is not ("remote" or "local"))
+        {
             throw new FormatException($"'{text}': a region prefix is CIDR=remote or CIDR=local.");
+        }
+
         var cidr = parts[0].Split('/', 2);
         if (!IPAddress.TryParse(cidr[0], out var address) || cidr.Length != 2 || !int.TryParse(cidr[1], out int length))
+        {
             throw new FormatException($"'{text}': '{parts[0]}' is not an address/length prefix.");
+        }
+
         int max = address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
         if (length < 0 || length > max)
+        {
             throw new FormatException($"'{text}': prefix length must be 0..{max}.");
+        }
+
         return new RegionPrefix(address, length, parts[1] == "remote");
     }
 }
@@ -78,12 +87,20 @@ internal sealed unsafe class KernelSampler : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Interfaces.Count == 0)
+        {
             throw new BpfException("No interface to watch: name at least one.");
+        }
+
         var dupes = options.Interfaces.GroupBy(i => i).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
         if (dupes.Count > 0)
+        {
             throw new BpfException($"Interface listed twice: {string.Join(", ", dupes)} (it would be counted twice).");
+        }
+
         foreach (var name in options.Interfaces)
+        {
             HookAttachment.ResolveIfIndex(name);
+        }
 
         var obj = SamplerObject.Load(options.Load);
         var sampler = new KernelSampler(obj, clock, options.CrossRegionRttThresholdUs);
@@ -119,12 +136,20 @@ internal sealed unsafe class KernelSampler : IDisposable
     public void Arm(long startTaiNs, long binWidthNs, uint bins)
     {
         if (binWidthNs <= 0)
+        {
             throw new ArgumentOutOfRangeException(nameof(binWidthNs), "Bin width must be positive.");
+        }
+
         if (bins == 0 || bins > MaxBins)
+        {
             throw new ArgumentOutOfRangeException(nameof(bins), $"Bins must be 1..{MaxBins}.");
+        }
+
         long start = Clock == ClockSource.Tai ? startTaiNs : startTaiNs - _clock.TaiMinusMonotonicNs();
         if (start <= 0)
+        {
             throw new ArgumentOutOfRangeException(nameof(startTaiNs), "Start instant lies before the clock's origin.");
+        }
 
         // Written in two steps so that a packet never sees a half-written config while armed.
         WriteConfig(new MsConfig { StartNs = (ulong)start, BinWidthNs = (ulong)binWidthNs, Bins = bins, Armed = 0, RttThresholdUs = _rttThresholdUs, PrefixGeneration = _prefixGeneration });
@@ -140,7 +165,9 @@ internal sealed unsafe class KernelSampler : IDisposable
         uint key = 0;
         int err = LibBpf.MapUpdateElem(_object.ConfigFd, &key, &config, LibBpf.UpdateAny);
         if (err != 0)
+        {
             throw BpfException.FromErrno("Writing the sampler configuration failed", err);
+        }
     }
 
     /// <summary>Replaces the region prefix list and makes every flow re-decide its class.</summary>
@@ -167,7 +194,9 @@ internal sealed unsafe class KernelSampler : IDisposable
             uint value = p.CrossRegion ? 1u : 0u;
             int err = LibBpf.MapUpdateElem(_object.PrefixesFd, &key, &value, LibBpf.UpdateAny);
             if (err != 0)
+            {
                 throw BpfException.FromErrno($"Adding region prefix {p.Network}/{p.PrefixLength} failed", err);
+            }
         }
         _prefixGeneration++;
         uint zero = 0;
@@ -202,7 +231,10 @@ internal sealed unsafe class KernelSampler : IDisposable
     public RunSeriesReadout Read(uint bins)
     {
         if (bins > MaxBins)
+        {
             throw new ArgumentOutOfRangeException(nameof(bins));
+        }
+
         int cpus = PossibleCpus;
         var perCpu = new MsBin[cpus];
         var readout = new RunSeriesReadout((int)bins, MsSketch.Words);
@@ -213,7 +245,10 @@ internal sealed unsafe class KernelSampler : IDisposable
                 uint key = bin;
                 int err = LibBpf.MapLookupElem(_object.BinsFd, &key, values);
                 if (err != 0)
+                {
                     throw BpfException.FromErrno($"Reading bin {bin} failed", err);
+                }
+
                 readout.AddBin((int)bin, perCpu);
                 MsSketch* sketch = _object.Sketches + bin;
                 readout.AddSketch((int)bin, new ReadOnlySpan<ulong>(sketch->In, MsSketch.Words), new ReadOnlySpan<ulong>(sketch->Out, MsSketch.Words));
@@ -233,7 +268,9 @@ internal sealed unsafe class KernelSampler : IDisposable
                 uint key = bin;
                 int err = LibBpf.MapUpdateElem(_object.BinsFd, &key, values, LibBpf.UpdateAny);
                 if (err != 0)
+                {
                     throw BpfException.FromErrno($"Clearing bin {bin} failed", err);
+                }
             }
         }
         new Span<byte>(_object.Sketches, (int)(Math.Min(bins, MaxBins) * (uint)sizeof(MsSketch))).Clear();
@@ -247,7 +284,9 @@ internal sealed unsafe class KernelSampler : IDisposable
         fixed (MsStats* values = perCpu)
         {
             if (LibBpf.MapLookupElem(_object.StatsFd, &key, values) != 0)
+            {
                 return default;
+            }
         }
         var sum = new MsStats();
         foreach (var s in perCpu)
@@ -274,7 +313,10 @@ internal sealed unsafe class KernelSampler : IDisposable
             // Closing the object below removes the programs anyway.
         }
         foreach (var a in _attachments)
+        {
             a.Dispose();
+        }
+
         _attachments.Clear();
         _object.Dispose();
     }

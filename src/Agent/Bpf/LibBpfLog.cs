@@ -22,7 +22,9 @@ internal static unsafe class LibBpfLog
     public static void Install()
     {
         if (Interlocked.Exchange(ref _installed, 1) == 0)
+        {
             LibBpf.SetPrint((nint)(delegate* unmanaged[Cdecl]<int, nint, nint, int>)&Print);
+        }
     }
 
     /// <summary>Returns and clears what was printed since the last call.</summary>
@@ -40,18 +42,27 @@ internal static unsafe class LibBpfLog
     private static int Print(int level, nint format, nint args)
     {
         if (level != WarnLevel && level != InfoLevel)
+        {
             return 0;
+        }
+
         const int size = 8192;
         byte* text = stackalloc byte[size];
         int n = Libc.VsnPrintf(text, size, format, args);
         if (n <= 0)
+        {
             return 0;
+        }
+
         var line = Encoding.UTF8.GetString(text, Math.Min(n, size - 1));
         lock (Gate)
         {
             // Keep the tail: the verifier's last lines say why it refused.
             if (Buffer.Length > 256 * 1024)
+            {
                 Buffer.Remove(0, Buffer.Length - 128 * 1024);
+            }
+
             Buffer.Append(line);
         }
         return n;

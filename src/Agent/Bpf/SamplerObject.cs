@@ -59,7 +59,10 @@ internal sealed unsafe class SamplerObject : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.MaxBins is < 1 or > 1_000_000)
+        {
             throw new ArgumentOutOfRangeException(nameof(options), "MaxBins must be 1..1000000.");
+        }
+
         var result = new SamplerObject(BpfObject.Open(ReadEmbeddedObject(), ResourceName));
         try
         {
@@ -105,7 +108,10 @@ internal sealed unsafe class SamplerObject : IDisposable
         IngressProgramFd = _object.ProgramFd(tai ? "ms_ingress" : "ms_ingress_mono");
         EgressProgramFd = _object.ProgramFd(tai ? "ms_egress" : "ms_egress_mono");
         if (options.LoadBaselineProgram)
+        {
             BaselineProgramFd = _object.ProgramFd("ms_empty");
+        }
+
         ConfigFd = _object.MapFd("ms_config", sizeof(MsConfig));
         BinsFd = _object.MapFd("ms_bins", sizeof(MsBin));
         SketchFd = _object.MapFd("ms_sketch", sizeof(MsSketch));
@@ -116,7 +122,9 @@ internal sealed unsafe class SamplerObject : IDisposable
         MaxFlows = _object.MaxEntries("ms_flows");
         PossibleCpus = LibBpf.NumPossibleCpus();
         if (PossibleCpus <= 0)
+        {
             throw BpfException.FromErrno("Counting possible CPUs failed", PossibleCpus);
+        }
 
         _sketchMappingLength = (nuint)((long)MaxBins * sizeof(MsSketch));
         _sketchMapping = Libc.Mmap(0, _sketchMappingLength, Libc.ProtRead | Libc.ProtWrite, Libc.MapShared, SketchFd, 0);

@@ -33,21 +33,30 @@ internal static partial class TcFilterNames
     {
         int fd = Socket(16 /* AF_NETLINK */, 3 /* SOCK_RAW */ | 0x80000 /* SOCK_CLOEXEC */, 0 /* NETLINK_ROUTE */);
         if (fd < 0)
+        {
             return null;
+        }
+
         try
         {
             var timeout = new long[] { 2, 0 }; // struct timeval: 2 s
             SetSockOpt(fd, 1 /* SOL_SOCKET */, 20 /* SO_RCVTIMEO */, timeout, 16);
             var request = Request(ifIndex, direction == HookDirection.Ingress ? ClsactIngressParent : ClsactEgressParent);
             if (Send(fd, request, request.Length, 0) != request.Length)
+            {
                 return null;
+            }
+
             var buffer = new byte[64 * 1024];
             string? found = null;
             while (true)
             {
                 int n = (int)Recv(fd, buffer, buffer.Length, 0);
                 if (n <= 0)
+                {
                     return found;
+                }
+
                 int offset = 0;
                 while (offset + 16 <= n)
                 {
@@ -55,11 +64,20 @@ internal static partial class TcFilterNames
                     int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(msg);
                     ushort type = BinaryPrimitives.ReadUInt16LittleEndian(msg[4..]);
                     if (length < 16 || length > msg.Length)
+                    {
                         return found;
+                    }
+
                     if (type is NlmsgDone or NlmsgError)
+                    {
                         return found;
+                    }
+
                     if (type == RtmNewTFilter)
+                    {
                         found ??= Match(msg[16..length], priority, handle);
+                    }
+
                     offset += Align(length);
                 }
             }
@@ -98,22 +116,32 @@ internal static partial class TcFilterNames
     private static string? Match(ReadOnlySpan<byte> payload, ushort priority, uint handle)
     {
         if (payload.Length < 20)
+        {
             return null;
+        }
+
         uint filterHandle = BinaryPrimitives.ReadUInt32LittleEndian(payload[8..]);
         uint info = BinaryPrimitives.ReadUInt32LittleEndian(payload[16..]);
         if (filterHandle != handle || (info >> 16) != priority)
+        {
             return null;
+        }
+
         string? kind = null, name = null;
         foreach (var (type, value) in Attributes(payload[20..]))
         {
             if (type == TcaKind)
+            {
                 kind = CString(value);
+            }
             else if (type == TcaOptions)
             {
                 foreach (var (inner, innerValue) in Attributes(value))
                 {
                     if (inner == TcaBpfName)
+                    {
                         name = CString(innerValue);
+                    }
                 }
             }
         }
@@ -129,7 +157,10 @@ internal static partial class TcFilterNames
             ushort length = BinaryPrimitives.ReadUInt16LittleEndian(data[offset..]);
             ushort type = (ushort)(BinaryPrimitives.ReadUInt16LittleEndian(data[(offset + 2)..]) & 0x3FFF);
             if (length < 4 || offset + length > data.Length)
+            {
                 break;
+            }
+
             list.Add((type, data.Slice(offset + 4, length - 4).ToArray()));
             offset += Align(length);
         }

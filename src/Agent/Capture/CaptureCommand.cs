@@ -44,21 +44,36 @@ internal static class CaptureCommand
         {
             var errors = new List<string>();
             if (!DurationText.TryParseNs(parse.GetValue(interval), out long widthNs) || widthNs < MinBinWidthNs || widthNs > MaxBinWidthNs)
+            {
                 errors.Add($"--interval: '{parse.GetValue(interval)}' must be a duration from {DurationText.Format(MinBinWidthNs)} to {DurationText.Format(MaxBinWidthNs)} (e.g. 100us, 1ms, 10ms).");
+            }
+
             uint bins = parse.GetValue(samples);
             if (bins is < 1 or > 1_000_000)
+            {
                 errors.Add($"--samples: {bins} must be 1..1000000.");
+            }
+
             long? at = parse.GetValue(startAt);
             string? inText = parse.GetValue(startIn);
             if (at is not null && inText is not null)
+            {
                 errors.Add("--start-at and --start-in: give one, not both.");
+            }
+
             long leadNs = 200_000_000;
             if (inText is not null && (!DurationText.TryParseNs(inText, out leadNs) || leadNs > MaxLeadNs))
+            {
                 errors.Add($"--start-in: '{inText}' must be a duration up to 1h.");
+            }
+
             ulong speed = 0;
             string? speedText = parse.GetValue(linkSpeed);
             if (speedText is not null && !LinkSpeedText.TryParse(speedText, out speed))
+            {
                 errors.Add($"--link-speed: '{speedText}' must be a rate like 100m, 10g, 25g (bits/s).");
+            }
+
             var regionPrefixes = new List<RegionPrefix>();
             foreach (var p in parse.GetValue(prefixes) ?? [])
             {
@@ -74,7 +89,10 @@ internal static class CaptureCommand
             if (errors.Count > 0)
             {
                 foreach (var e in errors)
+                {
                     Console.Error.WriteLine($"error: {e}");
+                }
+
                 return 2;
             }
 
@@ -108,7 +126,10 @@ internal static class CaptureCommand
         {
             Console.Error.WriteLine($"error: {e.Message}");
             if (e.KernelLog.Length > 0)
+            {
                 Console.Error.WriteLine(e.KernelLog);
+            }
+
             return 3;
         }
 
@@ -138,12 +159,20 @@ internal static class CaptureCommand
                 return 3;
             }
             if (run.Status == RunStatus.CutShort)
+            {
                 Console.Error.WriteLine($"stopped: {run.BinsRecorded} of {run.Bins} bins recorded");
+            }
+
             Console.Out.Flush();
             if (output == "json")
+            {
                 CaptureOutput.WriteJson(Console.OpenStandardOutput(), run);
+            }
             else
+            {
                 CaptureOutput.WriteTable(Console.Out, run);
+            }
+
             return run.Status == RunStatus.Complete ? 0 : 1;
         }
     }
@@ -151,11 +180,17 @@ internal static class CaptureCommand
     private static Timer ReportProgressAsync(HostClock clock, RunRequest request, CancellationToken ct)
     {
         if (Console.IsErrorRedirected)
+        {
             return new Timer(_ => { }, null, Timeout.Infinite, Timeout.Infinite);
+        }
+
         return new Timer(_ =>
         {
             if (ct.IsCancellationRequested)
+            {
                 return;
+            }
+
             long now = clock.NowTaiNs();
             string text = now < request.StartTaiNs
                 ? $"starting in {(request.StartTaiNs - now) / 1_000_000} ms"
@@ -178,7 +213,10 @@ public static class LinkSpeedText
         else if (text.EndsWith('g')) { scale = 1_000_000_000; text = text[..^1]; }
         else if (text.EndsWith('t')) { scale = 1_000_000_000_000; text = text[..^1]; }
         if (!decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || value <= 0)
+        {
             return false;
+        }
+
         bitsPerSecond = (ulong)(value * scale);
         return bitsPerSecond > 0;
     }

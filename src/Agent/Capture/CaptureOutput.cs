@@ -23,7 +23,10 @@ internal static class CaptureOutput
         for (int b = 0; b < s.IngressBytes.Count; b++)
         {
             if (s.IngressBytes[b] == 0 && s.EgressBytes[b] == 0)
+            {
                 continue;
+            }
+
             w.WriteLine(string.Create(inv, $"{b,5} {s.IngressBytes[b],12} {s.EgressBytes[b],12} {s.IngressPackets[b],8} {s.EgressPackets[b],8} {s.IngressCeBytes[b],8} {s.IngressRetransmitBytes[b],9} {s.EgressRetransmitBytes[b],9} {s.IngressCrossRegionBytes[b],8} {s.EgressCrossRegionBytes[b],8} {s.Connections[b],6} {s.IngressConnections[b],4} {s.EgressConnections[b],5}"));
         }
         w.WriteLine(string.Create(inv, $"total in {s.IngressBytes.Aggregate(0UL, (a, v) => a + v)} bytes, out {s.EgressBytes.Aggregate(0UL, (a, v) => a + v)} bytes; empty bins not shown"));

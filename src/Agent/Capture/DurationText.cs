@@ -10,19 +10,31 @@ public static class DurationText
     {
         ns = 0;
         if (string.IsNullOrWhiteSpace(text))
+        {
             return false;
+        }
+
         text = text.Trim();
         (string suffix, long scale)[] units = [("ns", 1), ("us", 1_000), ("µs", 1_000), ("ms", 1_000_000), ("s", 1_000_000_000)];
         foreach (var (suffix, scale) in units)
         {
             if (!text.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
+            {
                 continue;
+            }
+
             var number = text[..^suffix.Length];
             if (!decimal.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || value <= 0)
+            {
                 return false;
+            }
+
             var total = value * scale;
             if (total > long.MaxValue || total != decimal.Truncate(total))
+            {
                 return false;
+            }
+
             ns = (long)total;
             return true;
         }

@@ -58,7 +58,10 @@ public class HostClock
         Libc.Timex tx = default;
         int state = Libc.AdjTimex(&tx);
         if (state < 0)
+        {
             return new ClockState { Synchronized = false, Source = source };
+        }
+
         return new ClockState
         {
             Synchronized = (tx.Status & Libc.StaUnsync) == 0,

@@ -164,7 +164,10 @@ internal sealed partial class CoordinatorRegistration : BackgroundService
     private async Task WaitUntilServingAsync(CancellationToken cancellationToken)
     {
         if (_lifetime is null || _lifetime.ApplicationStarted.IsCancellationRequested)
+        {
             return;
+        }
+
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var registration = _lifetime.ApplicationStarted.Register(() => started.TrySetResult());
         await started.Task.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -74,9 +74,13 @@ internal sealed class RunRecorder
             {
                 long waitNs = request.EndTaiNs - _clock.NowTaiNs();
                 if (waitNs > 0)
+                {
                     await Task.Delay(TimeSpan.FromTicks(waitNs / 100) + ReadGrace, _time, cancellationToken).ConfigureAwait(false);
+                }
                 else
+                {
                     await Task.Delay(ReadGrace, _time, CancellationToken.None).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException)
             {

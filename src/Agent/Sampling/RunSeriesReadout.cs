@@ -80,6 +80,8 @@ public sealed class RunSeriesReadout
         Series.EgressConnections[bin] = e.Value;
         Series.Connections[bin] = u.Value;
         if (i.Saturated || e.Saturated || u.Saturated)
+        {
             SaturatedSketchBins++;
+        }
     }
 }

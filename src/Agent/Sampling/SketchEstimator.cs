@@ -17,7 +17,10 @@ public static class SketchEstimator
     {
         int ones = 0;
         foreach (ulong w in words)
+        {
             ones += BitOperations.PopCount(w);
+        }
+
         return FromCounts(words.Length * 64, ones);
     }
 
@@ -25,10 +28,16 @@ public static class SketchEstimator
     public static SketchEstimate EstimateUnion(ReadOnlySpan<ulong> a, ReadOnlySpan<ulong> b)
     {
         if (a.Length != b.Length)
+        {
             throw new ArgumentException("Bitmaps differ in size.", nameof(b));
+        }
+
         int ones = 0;
         for (int i = 0; i < a.Length; i++)
+        {
             ones += BitOperations.PopCount(a[i] | b[i]);
+        }
+
         return FromCounts(a.Length * 64, ones);
     }
 
@@ -40,7 +49,10 @@ public static class SketchEstimator
         ArgumentOutOfRangeException.ThrowIfGreaterThan(ones, bits);
         int zeros = bits - ones;
         if (zeros == 0)
+        {
             return new SketchEstimate((uint)Math.Round(bits * Math.Log(bits)), Saturated: true);
+        }
+
         return new SketchEstimate((uint)Math.Round(bits * Math.Log((double)bits / zeros)), Saturated: false);
     }
 }

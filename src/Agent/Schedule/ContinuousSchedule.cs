@@ -54,11 +54,17 @@ internal sealed partial class ContinuousSchedule : BackgroundService
                 long at = SchedulePlanner.Jittered(nominal, jitterNs, _random);
                 long waitNs = at - _clock.NowTaiNs();
                 if (waitNs > 0)
+                {
                     await Task.Delay(TimeSpan.FromTicks(waitNs / 100), _time, stoppingToken).ConfigureAwait(false);
+                }
+
                 Cycles++;
                 Log.CycleStarted(_logger, Cycles, nominal, (at - nominal) / 1_000_000);
                 foreach (long width in widths)
+                {
                     await _runs.RecordLocalAsync(width, _options.Bins, leadNs, stoppingToken).ConfigureAwait(false);
+                }
+
                 nominal = SchedulePlanner.NextNominal(nominal, periodNs, _clock.NowTaiNs());
             }
         }

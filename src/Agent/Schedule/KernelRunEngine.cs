@@ -41,6 +41,8 @@ internal sealed class KernelRunEngine : IRunEngine, IDisposable
     public void Dispose()
     {
         if (_ownsSampler)
+        {
             _sampler.Dispose();
+        }
     }
 }

@@ -54,7 +54,9 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
         // Stop at the first signal, before Kestrel drains requests: GetRun callers waiting on a run get it cut short
         // at once instead of holding the shutdown until their deadline.
         if (lifetime is not null)
+        {
             _onStopping = lifetime.ApplicationStopping.Register(() => _stopping.Cancel());
+        }
     }
 
     /// <summary>What a run may ask for here.</summary>
@@ -76,11 +78,16 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
     public async Task<ScheduleDecision> ScheduleAsync(ScheduleRunRequest request, long receivedTimestamp, CancellationToken cancellationToken)
     {
         if (ScheduleRunRules.CheckFields(request, Limits) is { } fieldError)
+        {
             return Reject(request, ScheduleRejection.InvalidArgument, fieldError);
+        }
 
         var clock = ReadClock();
         if (FindDuplicate(request) is { } known)
+        {
             return known;
+        }
+
         var stored = await _store.TryGetAsync(request.RunId, cancellationToken).ConfigureAwait(false);
         if (stored is not null)
         {
@@ -100,15 +107,23 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
 
         long now = _clock.NowTaiNs();
         if (ScheduleRunRules.CheckTiming(request.StartTaiNs, now, Limits) is { } timingError)
+        {
             return Reject(request, ScheduleRejection.FailedPrecondition, timingError);
+        }
 
         CoordinatorRun entry;
         lock (_sync)
         {
             if (_stopping.IsCancellationRequested)
+            {
                 return Reject(request, ScheduleRejection.Unavailable, "the agent is shutting down; schedule on another host or retry after it restarts");
+            }
+
             if (FindDuplicateLocked(request) is { } raced)
+            {
                 return raced;
+            }
+
             long end = request.StartTaiNs + (request.BinWidthNs * request.Bins);
             foreach (var other in _runs.Values)
             {
@@ -144,13 +159,20 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
         lock (_sync)
         {
             if (_runs.TryGetValue(runId, out var entry))
+            {
                 pending = entry.Completion;
+            }
             else if (_local is { } local && local.Request.RunId == runId)
+            {
                 pending = local.Completion;
+            }
         }
 
         if (pending is not null)
+        {
             return await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return await _store.TryGetAsync(runId, cancellationToken).ConfigureAwait(false);
     }
 
@@ -158,7 +180,10 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
     public async Task MarkFetchedAsync(Run run, CancellationToken cancellationToken)
     {
         if (run.Origin != RunOrigin.Coordinator || !_store.IsPinned(run.RunId))
+        {
             return;
+        }
+
         try
         {
             await _store.UnpinAsync(run.RunId, cancellationToken).ConfigureAwait(false);
@@ -186,14 +211,21 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
         lock (_sync)
         {
             if (_stopping.IsCancellationRequested)
+            {
                 throw new OperationCanceledException("The agent is stopping.", _stopping.Token);
+            }
+
             var conflict = _runs.Values
                 .Where(c => !c.Finished && ScheduleRunRules.Overlaps(now, request.EndTaiNs, c.ArmAtTai, c.Request.EndTaiNs, Limits.MinArmMarginNs))
                 .MinBy(c => c.Request.StartTaiNs);
             if (conflict is not null)
+            {
                 skipped = $"skipped: {Holder(conflict)}";
+            }
             else
+            {
                 _local = local = new LocalRun(request, now, _time, cancellationToken, _stopping.Token);
+            }
         }
 
         if (skipped is not null)
@@ -220,7 +252,9 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
                 _lane.Release();
             }
             if (run.Status == RunStatus.CutShort)
+            {
                 run.StatusDetail = active.CutReason is { } reason ? $"cut short: {reason}" : "cut short: the agent stopped";
+            }
         }
         catch (OperationCanceledException) when (active.Token.IsCancellationRequested)
         {
@@ -234,13 +268,18 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
         }
 
         if (active.CutReason is not null)
+        {
             Observability.LocalRunsPreempted.Add(1, new KeyValuePair<string, object?>("kind", run.Status == RunStatus.CutShort ? "cut_short" : "skipped"));
+        }
+
         await EndAsync(run).ConfigureAwait(false);
         lock (_sync)
         {
             // Cleared only once stored, so GetRun finds the run either here or in the store.
             if (_local == active)
+            {
                 _local = null;
+            }
         }
         active.Complete(run);
         active.Dispose();
@@ -272,7 +311,10 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
             return;
+        }
+
         _onStopping.Dispose();
         _stopping.Cancel();
         _stopping.Dispose();
@@ -298,7 +340,9 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
                 _lane.Release();
             }
             if (run.Status == RunStatus.CutShort)
+            {
                 run.StatusDetail = "cut short: the agent stopped";
+            }
         }
         catch (OperationCanceledException) when (entry.Token.IsCancellationRequested)
         {
@@ -317,7 +361,9 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
             entry.Finished = true;
             // Stored runs are served from the store; one that could not be stored stays here so GetRun still finds it.
             if (stored)
+            {
                 _runs.Remove(request.RunId);
+            }
         }
         entry.Complete(run);
     }
@@ -327,7 +373,10 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
         var delay = _time.GetElapsedTime(entry.ReceivedTimestamp);
         long leadNs = entry.Request.StartTaiNs - _clock.NowTaiNs();
         if (entry.ArmedAtOnce)
+        {
             Observability.ArmDelay.Record(delay.TotalSeconds);
+        }
+
         Log.Armed(_logger, entry.Request.RunId, (long)(delay.Ticks / 10), leadNs / 1000);
     }
 
@@ -335,7 +384,10 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
     private void PreemptLocalLocked(CoordinatorRun run)
     {
         if (_local is not { } local || !ScheduleRunRules.Overlaps(local.PlannedAtTai, local.Request.EndTaiNs, run.ArmAtTai, run.Request.EndTaiNs, Limits.MinArmMarginNs))
+        {
             return;
+        }
+
         long cutAt = run.ArmAtTai <= local.Request.StartTaiNs ? _clock.NowTaiNs() : run.ArmAtTai;
         long delayNs = Math.Max(0, cutAt - _clock.NowTaiNs());
         local.Preempt(Holder(run), cutAt, TimeSpan.FromTicks(delayNs / 100));
@@ -386,7 +438,10 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
     {
         long waitNs = taiNs - _clock.NowTaiNs();
         if (waitNs > 0)
+        {
             await Task.Delay(TimeSpan.FromTicks(waitNs / 100), _time, cancellationToken).ConfigureAwait(false);
+        }
+
         cancellationToken.ThrowIfCancellationRequested();
     }
 
@@ -401,10 +456,16 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
     private ScheduleDecision? FindDuplicateLocked(ScheduleRunRequest request)
     {
         if (!_runs.TryGetValue(request.RunId, out var known))
+        {
             return null;
+        }
+
         var k = known.Request;
         if (k.StartTaiNs == request.StartTaiNs && k.BinWidthNs == request.BinWidthNs && k.Bins == request.Bins)
+        {
             return ScheduleDecision.Accept(duplicate: true, ReadClock());
+        }
+
         return Reject(request, ScheduleRejection.AlreadyExists,
             $"run_id '{request.RunId}' was already accepted with start_tai_ns {k.StartTaiNs}, bin_width_ns {k.BinWidthNs}, bins {k.Bins}; " +
             "a retry must send the same values, a new run needs a new id");
@@ -506,14 +567,21 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
         public void Preempt(string reason, long cutAtTai, TimeSpan delay)
         {
             if (cutAtTai >= _cutAtTai)
+            {
                 return;
+            }
+
             _cutAtTai = cutAtTai;
             CutReason = reason;
             // CancelAsync: the cut run's read-out must not execute inline under the coordinator's lock.
             if (delay <= TimeSpan.Zero)
+            {
                 _ = _preempt.CancelAsync();
+            }
             else
+            {
                 _preempt.CancelAfter(delay);
+            }
         }
 
         public void Complete(Run run) => _completion.TrySetResult(run);

@@ -13,7 +13,10 @@ public static class SchedulePlanner
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(periodNs);
         long next = currentNominalTai + periodNs;
         if (next >= nowTai)
+        {
             return next;
+        }
+
         long periodsBehind = ((nowTai - currentNominalTai) + periodNs - 1) / periodNs;
         return currentNominalTai + (periodsBehind * periodNs);
     }

@@ -58,15 +58,30 @@ public static class ScheduleRunRules
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(limits);
         if (!RunStore.IsValidRunId(request.RunId, out var idError))
+        {
             return $"{idError} (run_id must be 1..64 UTF-8 bytes, no control characters, no '/' or '\\')";
+        }
+
         if (request.BinWidthNs < limits.MinBinWidthNs || request.BinWidthNs > limits.MaxBinWidthNs)
+        {
             return $"bin_width_ns is {request.BinWidthNs}; allowed {limits.MinBinWidthNs}..{limits.MaxBinWidthNs} ns ({DurationText.Format(limits.MinBinWidthNs)}..{DurationText.Format(limits.MaxBinWidthNs)})";
+        }
+
         if (request.Bins < 1 || request.Bins > limits.MaxBins)
+        {
             return $"bins is {request.Bins}; allowed 1..{limits.MaxBins}";
+        }
+
         if (request.StartTaiNs <= 0)
+        {
             return $"start_tai_ns is {request.StartTaiNs}; it must be a TAI instant in ns since the epoch (> 0)";
+        }
+
         if (request.Requester.Length > 256)
+        {
             return $"requester is {request.Requester.Length} characters; at most 256";
+        }
+
         return null;
     }
 
@@ -75,11 +90,20 @@ public static class ScheduleRunRules
     {
         long leadNs = startTaiNs - nowTaiNs;
         if (leadNs < 0)
+        {
             return $"start_tai_ns {startTaiNs} is already past ({Ms(-leadNs)} ms ago); choose an instant at least {Ms(limits.MinArmMarginNs)} ms ahead";
+        }
+
         if (leadNs < limits.MinArmMarginNs)
+        {
             return $"start_tai_ns {startTaiNs} is only {Ms(leadNs)} ms ahead; the agent needs at least {Ms(limits.MinArmMarginNs)} ms to arm the kernel";
+        }
+
         if (leadNs > limits.MaxLeadNs)
+        {
             return $"start_tai_ns {startTaiNs} is {Ms(leadNs)} ms ahead; at most {Ms(limits.MaxLeadNs)} ms allowed (Agent:MaxLead)";
+        }
+
         return null;
     }
 

@@ -17,10 +17,16 @@ internal sealed class AgentAddress(IOptions<AgentOptions> options, IServer? serv
     {
         var o = options.Value;
         if (!string.IsNullOrWhiteSpace(o.AdvertisedAddress))
+        {
             return o.AdvertisedAddress;
+        }
+
         var bound = server?.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
         if (bound is null)
+        {
             return "";
+        }
+
         var address = BindingAddress.Parse(bound);
         string port = address.Port.ToString(CultureInfo.InvariantCulture);
         bool wildcard = address.Host is "*" or "+" or "0.0.0.0" or "[::]" or "::";

@@ -123,7 +123,10 @@ public static class AgentApp
                 case AggregateException a:
                     bool all = a.InnerExceptions.Count > 0;
                     foreach (var inner in a.InnerExceptions)
+                    {
                         all &= Collect(inner, errors);
+                    }
+
                     return all;
                 // The configuration binder: a value that does not convert (e.g. MaxBins=lots).
                 case InvalidOperationException i when i.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase):

@@ -49,7 +49,10 @@ internal sealed partial class AgentGrpcService(
         long received = time.GetTimestamp();
         var decision = await runs.ScheduleAsync(request, received, context.CancellationToken).ConfigureAwait(false);
         if (!decision.Accepted)
+        {
             throw new RpcException(new Status(ToStatus(decision.Rejection), decision.Message));
+        }
+
         return new ScheduleRunResponse
         {
             RunId = request.RunId,
@@ -62,7 +65,10 @@ internal sealed partial class AgentGrpcService(
     public override async Task<Run> GetRun(GetRunRequest request, ServerCallContext context)
     {
         if (!RunStore.IsValidRunId(request.RunId, out var error))
+        {
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"{error} (run_id must be 1..64 UTF-8 bytes, no control characters, no '/' or '\\')"));
+        }
+
         Run? run;
         try
         {
@@ -91,15 +97,30 @@ internal sealed partial class AgentGrpcService(
     public override async Task<ListRunsResponse> ListRuns(ListRunsRequest request, ServerCallContext context)
     {
         if (request.FromTaiNs < 0)
+        {
             throw Invalid($"from_tai_ns is {request.FromTaiNs}; it must be >= 0 (0 = no lower bound)");
+        }
+
         if (request.ToTaiNs < 0)
+        {
             throw Invalid($"to_tai_ns is {request.ToTaiNs}; it must be >= 0 (0 = no upper bound)");
+        }
+
         if (request.ToTaiNs != 0 && request.ToTaiNs <= request.FromTaiNs)
+        {
             throw Invalid($"to_tai_ns ({request.ToTaiNs}) must be after from_tai_ns ({request.FromTaiNs}), or 0 for no upper bound");
+        }
+
         if (request.BinWidthNs < 0)
+        {
             throw Invalid($"bin_width_ns is {request.BinWidthNs}; it must be >= 0 (0 = every width)");
+        }
+
         if (request.Limit > MaxListLimit)
+        {
             throw Invalid($"limit is {request.Limit}; allowed 0..{MaxListLimit} (0 = {DefaultListLimit})");
+        }
+
         int limit = request.Limit == 0 ? DefaultListLimit : (int)request.Limit;
         var summaries = await store.ListAsync(request.FromTaiNs, request.ToTaiNs, request.BinWidthNs, limit, context.CancellationToken).ConfigureAwait(false);
         var response = new ListRunsResponse();

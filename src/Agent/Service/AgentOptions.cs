@@ -133,7 +133,10 @@ public sealed class ScheduleOptions
             foreach (var item in BinWidths.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
                 if (!Capture.DurationText.TryParseNs(item, out long ns))
+                {
                     return [];
+                }
+
                 widths.Add(ns);
             }
             return widths;

@@ -24,29 +24,65 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
 
         CheckListen(S + nameof(o.Listen), o.Listen, errors);
         if (o.Interfaces.Count == 0 || o.Interfaces.Any(string.IsNullOrWhiteSpace))
+        {
             errors.Add($"{S}{nameof(o.Interfaces)}: name at least one interface to watch (e.g. {S}Interfaces:0=eth0), no empty names.");
+        }
+
         foreach (var dupe in o.Interfaces.GroupBy(i => i).Where(g => g.Count() > 1))
+        {
             errors.Add($"{S}{nameof(o.Interfaces)}: '{dupe.Key}' is listed twice; its packets would be counted twice.");
+        }
+
         if (string.IsNullOrWhiteSpace(o.Host))
+        {
             errors.Add($"{S}{nameof(o.Host)}: must not be empty.");
+        }
+
         if (!Enum.IsDefined(o.AttachMode))
+        {
             errors.Add($"{S}{nameof(o.AttachMode)}: must be Auto, Tcx or Clsact.");
+        }
+
         if (!Enum.IsDefined(o.ClockErrorSource))
+        {
             errors.Add($"{S}{nameof(o.ClockErrorSource)}: must be Adjtimex or SharedHostClock.");
+        }
+
         if (o.MaxBins is < 1 or > MaxBinsLimit)
+        {
             errors.Add($"{S}{nameof(o.MaxBins)}: {o.MaxBins} must be 1..{MaxBinsLimit}.");
+        }
+
         if (o.MinBinWidthNs < 1_000)
+        {
             errors.Add($"{S}{nameof(o.MinBinWidth)}: {o.MinBinWidth} must be at least 1 µs (00:00:00.000001).");
+        }
+
         if (o.MaxBinWidth > TimeSpan.FromSeconds(10) || o.MaxBinWidth < o.MinBinWidth)
+        {
             errors.Add($"{S}{nameof(o.MaxBinWidth)}: {o.MaxBinWidth} must lie between {nameof(o.MinBinWidth)} ({o.MinBinWidth}) and 10 s.");
+        }
+
         if (o.MinArmMargin < TimeSpan.FromMilliseconds(1) || o.MinArmMargin > TimeSpan.FromSeconds(10))
+        {
             errors.Add($"{S}{nameof(o.MinArmMargin)}: {o.MinArmMargin} must be 1 ms..10 s.");
+        }
+
         if (o.ArmLead < o.MinArmMargin || o.ArmLead > TimeSpan.FromMinutes(1))
+        {
             errors.Add($"{S}{nameof(o.ArmLead)}: {o.ArmLead} must lie between {nameof(o.MinArmMargin)} ({o.MinArmMargin}) and 1 min.");
+        }
+
         if (o.MaxLead <= o.MinArmMargin || o.MaxLead > TimeSpan.FromDays(1))
+        {
             errors.Add($"{S}{nameof(o.MaxLead)}: {o.MaxLead} must be longer than {nameof(o.MinArmMargin)} and at most 1 day.");
+        }
+
         if (o.CrossRegionRttThresholdUs == 0)
+        {
             errors.Add($"{S}{nameof(o.CrossRegionRttThresholdUs)}: must be at least 1 µs.");
+        }
+
         foreach (var p in o.RegionPrefixes)
         {
             try
@@ -62,20 +98,39 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         if (!string.IsNullOrWhiteSpace(o.CoordinatorAddress))
         {
             if (ToUri(o.CoordinatorAddress) is null)
+            {
                 errors.Add($"{S}{nameof(o.CoordinatorAddress)}: '{o.CoordinatorAddress}' must be host:port or http(s)://host:port.");
+            }
+
             if (string.IsNullOrWhiteSpace(o.Rack))
+            {
                 errors.Add($"{S}{nameof(o.Rack)}: required when {nameof(o.CoordinatorAddress)} is set (the coordinator groups hosts by rack).");
+            }
         }
         if (!string.IsNullOrWhiteSpace(o.AdvertisedAddress) && ToUri(o.AdvertisedAddress) is null)
+        {
             errors.Add($"{S}{nameof(o.AdvertisedAddress)}: '{o.AdvertisedAddress}' must be host:port.");
+        }
+
         if (o.RegistrationRetryBaseDelay < TimeSpan.FromMilliseconds(1) || o.RegistrationRetryBaseDelay > o.RegistrationRetryMaxDelay)
+        {
             errors.Add($"{S}{nameof(o.RegistrationRetryBaseDelay)}: {o.RegistrationRetryBaseDelay} must be at least 1 ms and at most {nameof(o.RegistrationRetryMaxDelay)} ({o.RegistrationRetryMaxDelay}).");
+        }
+
         if (o.RegistrationRetryMaxDelay > TimeSpan.FromMinutes(10))
+        {
             errors.Add($"{S}{nameof(o.RegistrationRetryMaxDelay)}: {o.RegistrationRetryMaxDelay} must be at most 10 min.");
+        }
+
         if (o.CoordinatorCallTimeout < TimeSpan.FromMilliseconds(10) || o.CoordinatorCallTimeout > TimeSpan.FromMinutes(1))
+        {
             errors.Add($"{S}{nameof(o.CoordinatorCallTimeout)}: {o.CoordinatorCallTimeout} must be 10 ms..1 min.");
+        }
+
         if (o.ShutdownTimeout < TimeSpan.FromSeconds(1) || o.ShutdownTimeout > TimeSpan.FromMinutes(5))
+        {
             errors.Add($"{S}{nameof(o.ShutdownTimeout)}: {o.ShutdownTimeout} must be 1 s..5 min.");
+        }
 
         CheckSchedule(o, errors);
         return errors;
@@ -86,22 +141,41 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         var s = o.Schedule;
         const string S = AgentOptions.SectionName + ":" + nameof(AgentOptions.Schedule) + ":";
         if (!s.Enabled)
+        {
             return;
+        }
+
         var widths = s.BinWidthsNs;
         if (widths.Count == 0)
+        {
             errors.Add($"{S}{nameof(s.BinWidths)}: '{s.BinWidths}' must be a comma-separated list of durations like 10ms,1ms,100us.");
+        }
+
         foreach (long w in widths.Where(w => w < o.MinBinWidthNs || w > o.MaxBinWidthNs))
+        {
             errors.Add($"{S}{nameof(s.BinWidths)}: {DurationText.Format(w)} is outside {nameof(o.MinBinWidth)}..{nameof(o.MaxBinWidth)} ({DurationText.Format(o.MinBinWidthNs)}..{DurationText.Format(o.MaxBinWidthNs)}).");
+        }
+
         if (s.Bins < 1 || s.Bins > o.MaxBins)
+        {
             errors.Add($"{S}{nameof(s.Bins)}: {s.Bins} must be 1..{AgentOptions.SectionName}:{nameof(o.MaxBins)} ({o.MaxBins}).");
+        }
+
         if (s.StartLead < o.MinArmMargin || s.StartLead > TimeSpan.FromMinutes(1))
+        {
             errors.Add($"{S}{nameof(s.StartLead)}: {s.StartLead} must lie between {AgentOptions.SectionName}:{nameof(o.MinArmMargin)} ({o.MinArmMargin}) and 1 min.");
+        }
+
         if (s.Jitter < TimeSpan.Zero || s.Jitter >= s.Period)
+        {
             errors.Add($"{S}{nameof(s.Jitter)}: {s.Jitter} must be at least 0 and less than {nameof(s.Period)} ({s.Period}).");
+        }
         // One cycle's runs, back to back with their lead, must fit in a period, or cycles would pile up.
         long cycleNs = widths.Sum(w => (w * s.Bins) + (s.StartLead.Ticks * TimeSpan.NanosecondsPerTick));
         if (s.Period.Ticks * TimeSpan.NanosecondsPerTick <= cycleNs || s.Period > TimeSpan.FromDays(1))
+        {
             errors.Add($"{S}{nameof(s.Period)}: {s.Period} must exceed one cycle's runs ({DurationText.Format(Math.Max(cycleNs, 1))}) and be at most 1 day.");
+        }
     }
 
     private static void CheckListen(string field, string? url, List<string> errors)
@@ -124,11 +198,17 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
                 continue;
             }
             if (!string.Equals(address.Scheme, "http", StringComparison.OrdinalIgnoreCase))
+            {
                 errors.Add($"{field}: '{one}' must use http:// (the agent serves gRPC over cleartext HTTP/2).");
+            }
             else if (address.Port is < 0 or > 65535)
+            {
                 errors.Add($"{field}: port {address.Port} is out of range 0..65535.");
+            }
             else if (address.Host is not ("*" or "+" or "localhost") && !IPAddress.TryParse(address.Host.Trim('[', ']'), out _))
+            {
                 errors.Add($"{field}: host '{address.Host}' must be an IP address, localhost or *.");
+            }
         }
     }
 
@@ -136,12 +216,21 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
     internal static Uri? ToUri(string address)
     {
         if (string.IsNullOrWhiteSpace(address))
+        {
             return null;
+        }
+
         bool hasScheme = address.Contains("://", StringComparison.Ordinal);
         if (!Uri.TryCreate(hasScheme ? address : "http://" + address, UriKind.Absolute, out var uri))
+        {
             return null;
+        }
+
         if (!hasScheme && !address.EndsWith(":" + uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal))
+        {
             return null;
+        }
+
         return uri.Scheme is "http" or "https" && uri.AbsolutePath == "/" ? uri : null;
     }
 }

@@ -38,28 +38,94 @@ internal static class MetaJson
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueTextEquals("ingressBytes"u8)) f.IngressBytes = ReadSeries(ref reader, path, "ingressBytes", ref scratch);
-                else if (reader.ValueTextEquals("egressBytes"u8)) f.EgressBytes = ReadSeries(ref reader, path, "egressBytes", ref scratch);
-                else if (reader.ValueTextEquals("inRxmitBytes"u8)) f.InRxmitBytes = ReadSeries(ref reader, path, "inRxmitBytes", ref scratch);
-                else if (reader.ValueTextEquals("outRxmitBytes"u8)) f.OutRxmitBytes = ReadSeries(ref reader, path, "outRxmitBytes", ref scratch);
-                else if (reader.ValueTextEquals("inCongestionExperiencedBytes"u8)) f.InCe = ReadSeries(ref reader, path, "inCongestionExperiencedBytes", ref scratch);
-                else if (reader.ValueTextEquals("connections"u8)) f.Connections = ReadSeries(ref reader, path, "connections", ref scratch);
-                else if (reader.ValueTextEquals("server_hostname"u8)) f.Hostname = ReadText(ref reader, path, "server_hostname");
-                else if (reader.ValueTextEquals("rack_id"u8)) f.RackId = ReadText(ref reader, path, "rack_id");
-                else if (reader.ValueTextEquals("sampling_freq"u8)) f.SamplingFreq = ReadSamplingFreq(ref reader, path);
-                else if (reader.ValueTextEquals("ingressPackets"u8)) f.IngressPackets = ReadSeries(ref reader, path, "ingressPackets", ref scratch);
-                else if (reader.ValueTextEquals("egressPackets"u8)) f.EgressPackets = ReadSeries(ref reader, path, "egressPackets", ref scratch);
-                else if (reader.ValueTextEquals("inConnections"u8)) f.InConnections = ReadSeries(ref reader, path, "inConnections", ref scratch);
-                else if (reader.ValueTextEquals("outConnections"u8)) f.OutConnections = ReadSeries(ref reader, path, "outConnections", ref scratch);
-                else if (reader.ValueTextEquals("inCrossRegionBytes"u8)) f.InCrossRegion = ReadSeries(ref reader, path, "inCrossRegionBytes", ref scratch);
-                else if (reader.ValueTextEquals("outCrossRegionBytes"u8)) f.OutCrossRegion = ReadSeries(ref reader, path, "outCrossRegionBytes", ref scratch);
-                else if (reader.ValueTextEquals("start_tai_ns"u8)) f.StartTaiNs = ReadInt64(ref reader, path, "start_tai_ns");
-                else if (reader.ValueTextEquals("bin_width_ns"u8)) f.BinWidthNs = ReadInt64(ref reader, path, "bin_width_ns");
-                else if (reader.ValueTextEquals("bins"u8)) f.Bins = ReadCount(ref reader, path, "bins");
-                else if (reader.ValueTextEquals("bins_recorded"u8)) f.BinsRecorded = ReadCount(ref reader, path, "bins_recorded");
-                else if (reader.ValueTextEquals("link_speed_bits_per_second"u8)) f.LinkSpeed = ReadDouble(ref reader, path, "link_speed_bits_per_second");
-                else if (reader.ValueTextEquals("clock_error_ns"u8)) f.ClockErrorNs = ReadInt64(ref reader, path, "clock_error_ns");
-                else if (reader.ValueTextEquals("run_id"u8)) f.RunId = ReadText(ref reader, path, "run_id");
+                if (reader.ValueTextEquals("ingressBytes"u8))
+                {
+                    f.IngressBytes = ReadSeries(ref reader, path, "ingressBytes", ref scratch);
+                }
+                else if (reader.ValueTextEquals("egressBytes"u8))
+                {
+                    f.EgressBytes = ReadSeries(ref reader, path, "egressBytes", ref scratch);
+                }
+                else if (reader.ValueTextEquals("inRxmitBytes"u8))
+                {
+                    f.InRxmitBytes = ReadSeries(ref reader, path, "inRxmitBytes", ref scratch);
+                }
+                else if (reader.ValueTextEquals("outRxmitBytes"u8))
+                {
+                    f.OutRxmitBytes = ReadSeries(ref reader, path, "outRxmitBytes", ref scratch);
+                }
+                else if (reader.ValueTextEquals("inCongestionExperiencedBytes"u8))
+                {
+                    f.InCe = ReadSeries(ref reader, path, "inCongestionExperiencedBytes", ref scratch);
+                }
+                else if (reader.ValueTextEquals("connections"u8))
+                {
+                    f.Connections = ReadSeries(ref reader, path, "connections", ref scratch);
+                }
+                else if (reader.ValueTextEquals("server_hostname"u8))
+                {
+                    f.Hostname = ReadText(ref reader, path, "server_hostname");
+                }
+                else if (reader.ValueTextEquals("rack_id"u8))
+                {
+                    f.RackId = ReadText(ref reader, path, "rack_id");
+                }
+                else if (reader.ValueTextEquals("sampling_freq"u8))
+                {
+                    f.SamplingFreq = ReadSamplingFreq(ref reader, path);
+                }
+                else if (reader.ValueTextEquals("ingressPackets"u8))
+                {
+                    f.IngressPackets = ReadSeries(ref reader, path, "ingressPackets", ref scratch);
+                }
+                else if (reader.ValueTextEquals("egressPackets"u8))
+                {
+                    f.EgressPackets = ReadSeries(ref reader, path, "egressPackets", ref scratch);
+                }
+                else if (reader.ValueTextEquals("inConnections"u8))
+                {
+                    f.InConnections = ReadSeries(ref reader, path, "inConnections", ref scratch);
+                }
+                else if (reader.ValueTextEquals("outConnections"u8))
+                {
+                    f.OutConnections = ReadSeries(ref reader, path, "outConnections", ref scratch);
+                }
+                else if (reader.ValueTextEquals("inCrossRegionBytes"u8))
+                {
+                    f.InCrossRegion = ReadSeries(ref reader, path, "inCrossRegionBytes", ref scratch);
+                }
+                else if (reader.ValueTextEquals("outCrossRegionBytes"u8))
+                {
+                    f.OutCrossRegion = ReadSeries(ref reader, path, "outCrossRegionBytes", ref scratch);
+                }
+                else if (reader.ValueTextEquals("start_tai_ns"u8))
+                {
+                    f.StartTaiNs = ReadInt64(ref reader, path, "start_tai_ns");
+                }
+                else if (reader.ValueTextEquals("bin_width_ns"u8))
+                {
+                    f.BinWidthNs = ReadInt64(ref reader, path, "bin_width_ns");
+                }
+                else if (reader.ValueTextEquals("bins"u8))
+                {
+                    f.Bins = ReadCount(ref reader, path, "bins");
+                }
+                else if (reader.ValueTextEquals("bins_recorded"u8))
+                {
+                    f.BinsRecorded = ReadCount(ref reader, path, "bins_recorded");
+                }
+                else if (reader.ValueTextEquals("link_speed_bits_per_second"u8))
+                {
+                    f.LinkSpeed = ReadDouble(ref reader, path, "link_speed_bits_per_second");
+                }
+                else if (reader.ValueTextEquals("clock_error_ns"u8))
+                {
+                    f.ClockErrorNs = ReadInt64(ref reader, path, "clock_error_ns");
+                }
+                else if (reader.ValueTextEquals("run_id"u8))
+                {
+                    f.RunId = ReadText(ref reader, path, "run_id");
+                }
                 else
                 {
                     // Unknown fields (Meta's burst_result summary, later additions) are skipped, not rejected.

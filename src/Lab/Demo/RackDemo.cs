@@ -69,7 +69,9 @@ public static class RackDemo
                 finally
                 {
                     foreach (var s in sinks)
+                    {
                         await s.DisposeAsync().ConfigureAwait(false);
+                    }
                 }
                 output.WriteLine("stopping agents and coordinator");
             }
@@ -78,9 +80,14 @@ public static class RackDemo
         finally
         {
             if (ok && options.WorkDirectory is null)
+            {
                 TryDelete(work);
+            }
             else
+            {
                 output.WriteLine($"logs and stores kept in {work}");
+            }
+
             output.WriteLine("removing the rack's namespaces");
         }
     }
@@ -142,7 +149,9 @@ public static class RackDemo
                 using var d = JsonDocument.Parse(shown);
                 state = d.RootElement.TryGetProperty("state", out var s) ? s.GetString() ?? string.Empty : string.Empty;
                 if (state is "CAPTURE_STATE_ANALYSED" or "CAPTURE_STATE_FAILED")
+                {
                     break;
+                }
             }
             await Task.Delay(500, cancellationToken).ConfigureAwait(false);
         }
@@ -159,7 +168,9 @@ public static class RackDemo
         foreach (var (suffix, scale) in units)
         {
             if (text.EndsWith(suffix, StringComparison.Ordinal) && decimal.TryParse(text[..^suffix.Length], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var v))
+            {
                 return (long)(v * scale);
+            }
         }
         throw new ArgumentException($"'{text}' is not a duration like 100us, 1ms, 10ms.");
     }
@@ -186,6 +197,8 @@ internal sealed class AsyncDisposables : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         for (int i = _items.Count - 1; i >= 0; i--)
+        {
             await _items[i].DisposeAsync().ConfigureAwait(false);
+        }
     }
 }

@@ -13,16 +13,24 @@ public sealed record ServiceBinaries(string Agent, string Coordinator, string Cl
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Millisampler.sln")))
+        {
             dir = dir.Parent;
+        }
+
         if (dir is null)
+        {
             throw new InvalidOperationException("Run the lab from inside the Millisampler checkout (Millisampler.sln not found above it).");
+        }
+
         string configuration = AppContext.BaseDirectory.Contains("/bin/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
         string Path1(string project, string dll) => Path.Combine(dir.FullName, "src", project, "bin", configuration, "net10.0", dll);
         var b = new ServiceBinaries(Path1("Agent", "millisampler-agent.dll"), Path1("Coordinator", "millisampler-coordinator.dll"), Path1("Cli", "millisampler.dll"));
         foreach (var path in new[] { b.Agent, b.Coordinator, b.Cli })
         {
             if (!File.Exists(path))
+            {
                 throw new InvalidOperationException($"{path} is missing: build first (dotnet build Millisampler.sln -c {configuration}).");
+            }
         }
         return b;
     }
@@ -49,14 +57,17 @@ public sealed partial class NamespacedProcess : IAsyncDisposable
     {
         var psi = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "netns", "exec", ns, "dotnet", dll }.Concat(args))
+        {
             psi.ArgumentList.Add(a);
+        }
+
         string log = Path.Combine(logDirectory, name + ".log");
         var writer = new StreamWriter(log) { AutoFlush = true };
         var process = new Process { StartInfo = psi };
         var gate = new object();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (gate) writer.WriteLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (gate) writer.WriteLine(e.Data); };
-        process.Exited += (_, _) => { lock (gate) writer.Flush(); };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (gate) { writer.WriteLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (gate) { writer.WriteLine(e.Data); } } };
+        process.Exited += (_, _) => { lock (gate) { writer.Flush(); } };
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -86,7 +97,10 @@ public sealed partial class NamespacedProcess : IAsyncDisposable
     public async Task StopAsync(TimeSpan grace)
     {
         if (_process.HasExited)
+        {
             return;
+        }
+
         Kill(_process.Id, 15);
         using var cts = new CancellationTokenSource(grace);
         try
@@ -203,12 +217,21 @@ public sealed class RackServices : IAsyncDisposable
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (_coordinator is { HasExited: true })
+            {
                 throw new InvalidOperationException($"the coordinator exited:\n{_coordinator.Tail()}");
+            }
+
             foreach (var a in _agents.Where(a => a.HasExited))
+            {
                 throw new InvalidOperationException($"{a.Name} exited:\n{a.Tail()}");
+            }
+
             var (code, stdout, stderr) = await CliAsync(["racks", "--output", "json"], cancellationToken).ConfigureAwait(false);
             if (code == 0 && HealthyHosts(stdout) >= hosts)
+            {
                 return;
+            }
+
             last = code == 0 ? stdout : stderr;
             await Task.Delay(500, cancellationToken).ConfigureAwait(false);
         }
@@ -220,15 +243,23 @@ public sealed class RackServices : IAsyncDisposable
         using var doc = JsonDocument.Parse(json);
         int n = 0;
         if (!doc.RootElement.TryGetProperty("racks", out var racks))
+        {
             return 0;
+        }
+
         foreach (var rack in racks.EnumerateArray())
         {
             if (!rack.TryGetProperty("hosts", out var hosts))
+            {
                 continue;
+            }
+
             foreach (var h in hosts.EnumerateArray())
             {
                 if (h.TryGetProperty("health", out var health) && health.GetString() == "healthy")
+                {
                     n++;
+                }
             }
         }
         return n;
@@ -237,8 +268,13 @@ public sealed class RackServices : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         foreach (var a in _agents)
+        {
             await a.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_coordinator is not null)
+        {
             await _coordinator.DisposeAsync().ConfigureAwait(false);
+        }
     }
 }

@@ -1,6 +1,6 @@
 using System.Net;
-using Xunit.Abstractions;
 using Millisampler.Lab;
+using Xunit.Abstractions;
 
 namespace Millisampler.Agent.Tests.Kernel;
 

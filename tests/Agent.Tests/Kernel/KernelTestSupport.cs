@@ -24,7 +24,10 @@ internal static class Repo
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Millisampler.sln")))
+        {
             dir = dir.Parent;
+        }
+
         return dir?.FullName ?? throw new InvalidOperationException("Millisampler.sln not found above the test assembly.");
     }
 
@@ -56,7 +59,10 @@ internal static class Sampler
     {
         var options = new KernelSamplerOptions { Interfaces = [ifname] };
         if (configure is not null)
+        {
             options = configure(options);
+        }
+
         return NetNs.Run(ns, () => KernelSampler.Open(options, new HostClock()));
     }
 
@@ -78,9 +84,15 @@ internal static class Sampler
             uint flags = 0;
             int err;
             fixed (uint* p = ids)
+            {
                 err = LibBpf.ProgQuery(ifindex, direction == HookDirection.Ingress ? LibBpf.AttachTcxIngress : LibBpf.AttachTcxEgress, 0, &flags, p, &count);
+            }
+
             if (err != 0)
+            {
                 throw new InvalidOperationException($"bpf_prog_query failed: {err}");
+            }
+
             return (IReadOnlyList<(uint, string)>)ids.Take((int)count).Select(id => (id, HookAttachment.ProgramName(id))).ToList();
         });
 }

@@ -99,7 +99,10 @@ public sealed class LifecycleTests
             ? ["setpriv", "--bounding-set", "-all,+bpf,+perfmon,+net_admin", "--inh-caps", "-all,+bpf,+perfmon,+net_admin", "--no-new-privs"]
             : [];
         foreach (var a in new[] { "netns", "exec", ns }.Concat(restrict).Concat(["dotnet", Repo.AgentDll, "capture", "-i", PairNetwork.If, "--interval", "10ms", "--samples", samples.ToString(System.Globalization.CultureInfo.InvariantCulture), "--start-in", "100ms", "--attach", attach, "--output", "json"]))
+        {
             psi.ArgumentList.Add(a);
+        }
+
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, _) => { };
         p.BeginOutputReadLine();
@@ -112,7 +115,9 @@ public sealed class LifecycleTests
         while (await p.StandardError.ReadLineAsync(cts.Token) is { } line)
         {
             if (line.StartsWith(prefix, StringComparison.Ordinal))
+            {
                 return;
+            }
         }
         throw new InvalidOperationException($"agent exited ({(p.HasExited ? p.ExitCode : -1)}) before printing '{prefix}'");
     }
@@ -121,7 +126,10 @@ public sealed class LifecycleTests
     private static IReadOnlyList<string> OurPrograms(PairNetwork net, AttachMode mode)
     {
         if (mode == AttachMode.Tcx)
+        {
             return Sampler.TcxPrograms(net.Rx, PairNetwork.If, HookDirection.Ingress).Select(p => p.Name).ToList();
+        }
+
         var text = net.Lab.ExecAsync(net.Rx, "tc", "filter", "show", "dev", PairNetwork.If, "ingress").GetAwaiter().GetResult().StdOut;
         return text.Split(' ', '\n').Where(w => w.StartsWith("ms_", StringComparison.Ordinal) || w.StartsWith("foreign_", StringComparison.Ordinal)).ToList();
     }

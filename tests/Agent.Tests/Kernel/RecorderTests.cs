@@ -21,7 +21,9 @@ public sealed class RecorderTests
         var traffic = Task.Run(async () =>
         {
             for (int i = 0; i < 40; i++)
+            {
                 await UdpBurst.RunAsync([new BurstSender(net.Tx, 20_000)], new IPEndPoint(PairNetwork.RxAddress, 5001), start + i * 10_000_000L, 1000);
+            }
         });
         var cut = Sampler.RecordAsync(sampler, start, 10_000_000, 100, stop.Token);
         TaiClock.SleepUntil(start + 205_000_000);

@@ -37,7 +37,10 @@ public sealed class ScheduleRunKernelTests(ITestOutputHelper output)
         string snd = ns[0];
         var receivers = new[] { (Ns: ns[1], Local: "s0", Address: "198.18.1.2", Sender: "198.18.1.1"), (Ns: ns[2], Local: "s1", Address: "198.18.2.2", Sender: "198.18.2.1") };
         foreach (var n in ns)
+        {
             lab.SetSysctls(n, [new("net.ipv6.conf.all.disable_ipv6", "1"), new("net.ipv6.conf.default.disable_ipv6", "1")]);
+        }
+
         foreach (var r in receivers)
         {
             await lab.AddVethAsync(snd, r.Local, r.Ns, "eth0");
@@ -98,9 +101,14 @@ public sealed class ScheduleRunKernelTests(ITestOutputHelper output)
         finally
         {
             foreach (var s in sinks)
+            {
                 await s.DisposeAsync();
+            }
+
             foreach (var a in agents)
+            {
                 await a.DisposeAsync();
+            }
         }
 
         foreach (var r in receivers)
@@ -144,7 +152,10 @@ public sealed class ScheduleRunKernelTests(ITestOutputHelper output)
             Assert.Contains(Sampler.TcxPrograms(net.Rx, PairNetwork.If, HookDirection.Ingress), p => p.Name.StartsWith("ms_", StringComparison.Ordinal));
 
             using (var kill = Process.Start("kill", ["-TERM", agent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
                 await kill.WaitForExitAsync();
+            }
+
             using var exitTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
             await agent.WaitForExitAsync(exitTimeout.Token);
             output.WriteLine(await stdout);
@@ -162,7 +173,10 @@ public sealed class ScheduleRunKernelTests(ITestOutputHelper output)
         finally
         {
             if (!agent.HasExited)
+            {
                 agent.Kill(entireProcessTree: true);
+            }
+
             Directory.Delete(store, recursive: true);
         }
     }

@@ -136,7 +136,10 @@ public sealed class CoordinatorRegistrationTests
         public override Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request, ServerCallContext context)
         {
             if (!_known)
+            {
                 throw new RpcException(new Status(StatusCode.NotFound, $"host '{request.Host}' is not registered in rack '{request.Rack}'; register again"));
+            }
+
             Heartbeats.Enqueue(request);
             return Task.FromResult(new HeartbeatResponse());
         }

@@ -34,7 +34,10 @@ public sealed class ContinuousScheduleTests
             Assert.InRange(offset, 100 * Ms, (60_000 + 100 + 10) * Ms);
         }
         for (int i = 1; i < runs.Count; i++)
+        {
             Assert.True(runs[i].StartTaiNs >= runs[i - 1].StartTaiNs + (runs[i - 1].BinWidthNs * 2000), $"run {i} starts before run {i - 1} ends");
+        }
+
         Assert.Equal(1, agent.Engine.MaxConcurrent);
     }
 

@@ -22,7 +22,9 @@ public sealed class AgentConfigurationTests
             "Agent:Schedule:BinWidths:", "Agent:Schedule:Jitter:", "Agent:RunStore:",
         ];
         foreach (var key in keys)
+        {
             Assert.Contains(errors, e => e.StartsWith(key, StringComparison.Ordinal));
+        }
     }
 
     [Fact]

@@ -1,5 +1,5 @@
-using Grpc.Core;
 using Google.Protobuf;
+using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Millisampler.Agent.Sampling;
 using Millisampler.Agent.Storage;
@@ -303,12 +303,16 @@ public sealed class AgentGrpcServiceTests : IAsyncLifetime
                      worst.Series.IngressCrossRegionBytes, worst.Series.EgressCrossRegionBytes })
         {
             for (int i = 0; i < field.Count; i++)
+            {
                 field[i] = ulong.MaxValue;
+            }
         }
         foreach (var field in new[] { worst.Series.Connections, worst.Series.IngressConnections, worst.Series.EgressConnections })
         {
             for (int i = 0; i < field.Count; i++)
+            {
                 field[i] = uint.MaxValue;
+            }
         }
 
         Assert.Equal(2000, run.Series.IngressCrossRegionBytes.Count);
@@ -325,7 +329,10 @@ public sealed class AgentGrpcServiceTests : IAsyncLifetime
     internal static async Task WaitUntilAsync(Func<bool> condition, Func<string>? describe = null)
     {
         for (int i = 0; i < 200 && !condition(); i++)
+        {
             await Task.Delay(25);
+        }
+
         Assert.True(condition(), describe?.Invoke() ?? "condition not met within 5 s");
     }
 }

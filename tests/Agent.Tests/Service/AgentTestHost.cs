@@ -78,7 +78,10 @@ internal sealed class AgentTestHost : IAsyncDisposable
         });
         var errors = AgentApp.ValidateConfiguration(app.Services);
         if (errors.Count > 0)
+        {
             throw new InvalidOperationException(string.Join("\n", errors));
+        }
+
         await app.StartAsync();
         return new AgentTestHost(app, storeDirectory, owns, time, clock, engine, logs);
     }
@@ -114,7 +117,9 @@ internal sealed class AgentTestHost : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         if (_ownsDirectory)
+        {
             Directory.Delete(StoreDirectory, recursive: true);
+        }
     }
 }
 

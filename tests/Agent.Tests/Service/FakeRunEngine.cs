@@ -62,7 +62,9 @@ internal sealed class FakeRunEngine(FakeHostClock clock, FakeTimeProvider time, 
             {
                 long waitNs = request.EndTaiNs - clock.NowTaiNs();
                 if (waitNs > 0)
+                {
                     await Task.Delay(TimeSpan.FromTicks(waitNs / 100), time, cancellationToken);
+                }
             }
             catch (OperationCanceledException)
             {

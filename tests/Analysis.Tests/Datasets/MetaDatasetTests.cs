@@ -407,8 +407,14 @@ public sealed class MetaDatasetTests : IDisposable
     {
         var run = new Run
         {
-            RunId = "run-1", Host = host, Rack = rack, StartTaiNs = 1_700_000_000_000_000_000, BinWidthNs = 1_000_000,
-            Bins = bins, BinsRecorded = recorded, Status = recorded == bins ? RunStatus.Complete : RunStatus.CutShort,
+            RunId = "run-1",
+            Host = host,
+            Rack = rack,
+            StartTaiNs = 1_700_000_000_000_000_000,
+            BinWidthNs = 1_000_000,
+            Bins = bins,
+            BinsRecorded = recorded,
+            Status = recorded == bins ? RunStatus.Complete : RunStatus.CutShort,
             ClockAtArm = new ClockState { Synchronized = true, MaxErrorNs = 40_000, EstimatedErrorNs = 5_000 },
             Series = new RunSeries(),
         };
@@ -447,9 +453,18 @@ public sealed class MetaDatasetTests : IDisposable
         Assert.Equal(expected.OutCrossRegionBytes, actual.OutCrossRegionBytes);
         MetaHostFile NoArrays(MetaHostFile f) => f with
         {
-            IngressBytes = [], EgressBytes = [], InRxmitBytes = [], OutRxmitBytes = [], InCongestionExperiencedBytes = [],
-            Connections = [], IngressPackets = null, EgressPackets = null, InConnections = null, OutConnections = null,
-            InCrossRegionBytes = null, OutCrossRegionBytes = null,
+            IngressBytes = [],
+            EgressBytes = [],
+            InRxmitBytes = [],
+            OutRxmitBytes = [],
+            InCongestionExperiencedBytes = [],
+            Connections = [],
+            IngressPackets = null,
+            EgressPackets = null,
+            InConnections = null,
+            OutConnections = null,
+            InCrossRegionBytes = null,
+            OutCrossRegionBytes = null,
         };
         Assert.Equal(
             NoArrays(expected) with { IngressBytes = null!, EgressBytes = null!, InRxmitBytes = null!, OutRxmitBytes = null!, InCongestionExperiencedBytes = null!, Connections = null! },

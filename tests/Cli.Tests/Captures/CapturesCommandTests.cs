@@ -11,13 +11,25 @@ public class CapturesCommandTests
         var service = new FakeCoordinatorService();
         service.CaptureList.Captures.Add(new Capture
         {
-            CaptureId = "c2", Rack = "r1", State = CaptureState.Analysed, Bins = 2000, BinWidthNs = 1_000_000,
-            RequestedAtUnixNs = 1_763_823_000_000_000_000, HostsCovered = 3, HostsRequested = 4,
+            CaptureId = "c2",
+            Rack = "r1",
+            State = CaptureState.Analysed,
+            Bins = 2000,
+            BinWidthNs = 1_000_000,
+            RequestedAtUnixNs = 1_763_823_000_000_000_000,
+            HostsCovered = 3,
+            HostsRequested = 4,
         });
         service.CaptureList.Captures.Add(new Capture
         {
-            CaptureId = "c1", Rack = "r1", State = CaptureState.Failed, Bins = 500, BinWidthNs = 100_000,
-            RequestedAtUnixNs = 1_763_822_000_000_000_000, HostsRequested = 2, Detail = "no host returned data",
+            CaptureId = "c1",
+            Rack = "r1",
+            State = CaptureState.Failed,
+            Bins = 500,
+            BinWidthNs = 100_000,
+            RequestedAtUnixNs = 1_763_822_000_000_000_000,
+            HostsRequested = 2,
+            Detail = "no host returned data",
         });
         await using FakeCoordinator fake = await FakeCoordinator.StartAsync(service);
 

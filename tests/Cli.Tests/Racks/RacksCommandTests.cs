@@ -12,14 +12,18 @@ public class RacksCommandTests
         var rack = new Rack { Rack_ = "r1" };
         var h1 = new HostMember
         {
-            Host = "h1", Address = "10.0.0.1:7500", Health = "healthy",
+            Host = "h1",
+            Address = "10.0.0.1:7500",
+            Health = "healthy",
             Clock = new ClockState { Synchronized = true, MaxErrorNs = 20_000 },
             LastSeenUnixNs = (CliRun.Now.AddSeconds(-3) - DateTimeOffset.UnixEpoch).Ticks * 100,
         };
         h1.Interfaces.Add(new InterfaceInfo { Name = "eth0", LinkSpeedBitsPerSecond = 25_000_000_000 });
         var h2 = new HostMember
         {
-            Host = "h2", Address = "10.0.0.2:7500", Health = "stale",
+            Host = "h2",
+            Address = "10.0.0.2:7500",
+            Health = "stale",
             Clock = new ClockState { Synchronized = false, MaxErrorNs = 16_000_000_000 },
             LastSeenUnixNs = (CliRun.Now.AddMinutes(-10) - DateTimeOffset.UnixEpoch).Ticks * 100,
         };

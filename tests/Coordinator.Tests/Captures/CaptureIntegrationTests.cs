@@ -2,8 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using Google.Protobuf;
 using Grpc.Core;
-using Millisampler.Contracts.V1;
 using Microsoft.Extensions.DependencyInjection;
+using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Tests.Infrastructure;
 
 namespace Millisampler.Coordinator.Tests.Captures;

@@ -52,7 +52,9 @@ public sealed class RackEndToEndTests(ITestOutputHelper output)
                 using var capture = await WaitAnalysedAsync(services, id);
                 var events = capture.RootElement.GetProperty("analysis").GetProperty("events").EnumerateArray().ToList();
                 foreach (var e in events)
+                {
                     output.WriteLine(e.ToString());
+                }
 
                 var incast = events.Where(e => Bin(e, "startBin") is >= 99 and <= 101).ToList();
                 Assert.Single(incast);
@@ -82,7 +84,9 @@ public sealed class RackEndToEndTests(ITestOutputHelper output)
             finally
             {
                 foreach (var s in sinks)
+                {
                     await s.DisposeAsync();
+                }
             }
         }
         finally
@@ -123,7 +127,10 @@ public sealed class RackEndToEndTests(ITestOutputHelper output)
                 var doc = JsonDocument.Parse(json);
                 string state = doc.RootElement.GetProperty("state").GetString()!;
                 if (state == "CAPTURE_STATE_ANALYSED")
+                {
                     return doc;
+                }
+
                 doc.Dispose();
                 Assert.True(state != "CAPTURE_STATE_FAILED", $"capture {id} failed: {json}");
             }

@@ -72,7 +72,10 @@ internal static unsafe partial class Libc
     {
         Timespec ts;
         if (ClockGetTime(clockId, &ts) != 0)
+        {
             throw new InvalidOperationException($"clock_gettime({clockId}) failed: {ErrorText(Marshal.GetLastPInvokeError())}");
+        }
+
         return ts.Seconds * 1_000_000_000L + ts.Nanoseconds;
     }
 
