@@ -1,3 +1,4 @@
+using Millisampler.Agent.Sampling;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Millisampler.Agent.Bpf;
