@@ -121,6 +121,11 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
                 return raced;
             }
 
+            if (PinQuotaErrorLocked() is { } quotaError)
+            {
+                return Reject(request, ScheduleRejection.ResourceExhausted, quotaError);
+            }
+
             long end = request.StartTaiNs + (request.BinWidthNs * request.Bins);
             foreach (var other in _runs.Values)
             {
@@ -440,6 +445,24 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>
+    /// Why one more coordinator run would exceed the pin cap; null when it fits. Counts runs accepted and not yet
+    /// stored plus stored runs whose pin has not lapsed, so unfetched runs cannot fill the disk.
+    /// </summary>
+    private string? PinQuotaErrorLocked()
+    {
+        var held = new HashSet<string>(_store.PinnedRunIds(), StringComparer.Ordinal);
+        held.UnionWith(_runs.Keys);
+        var o = _store.Options;
+        if (held.Count < o.MaxPinnedRuns)
+        {
+            return null;
+        }
+
+        return $"{held.Count} coordinator runs are held here unfetched, the most allowed (Agent:RunStore:MaxPinnedRuns = {o.MaxPinnedRuns}); " +
+            $"fetch them with GetRun, or retry after their pins lapse ({o.PinExpiryMinutes} min, Agent:RunStore:PinExpiryMinutes)";
     }
 
     private ScheduleDecision? FindDuplicate(ScheduleRunRequest request)

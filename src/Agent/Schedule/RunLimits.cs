@@ -7,4 +7,6 @@ namespace Millisampler.Agent.Schedule;
 /// <param name="MaxLeadNs">Furthest ahead a start may lie, ns.</param>
 /// <param name="MinArmMarginNs">Nearest a start may lie, and the gap kept between runs, ns.</param>
 /// <param name="ArmLeadNs">A coordinator run is armed this long before its start, ns.</param>
-public sealed record RunLimits(long MinBinWidthNs, long MaxBinWidthNs, uint MaxBins, long MaxLeadNs, long MinArmMarginNs, long ArmLeadNs);
+/// <param name="MaxRunDurationNs">Longest run (bins × bin width), ns; 0 = no limit.</param>
+public sealed record RunLimits(long MinBinWidthNs, long MaxBinWidthNs, uint MaxBins, long MaxLeadNs, long MinArmMarginNs, long ArmLeadNs,
+    long MaxRunDurationNs = 0);

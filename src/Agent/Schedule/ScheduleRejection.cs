@@ -20,4 +20,7 @@ public enum ScheduleRejection
 
     /// <summary>The agent is shutting down (UNAVAILABLE).</summary>
     Unavailable,
+
+    /// <summary>Too many runs held for coordinators (RESOURCE_EXHAUSTED).</summary>
+    ResourceExhausted,
 }

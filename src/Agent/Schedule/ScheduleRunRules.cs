@@ -27,6 +27,13 @@ public static class ScheduleRunRules
             return $"bins is {request.Bins}; allowed 1..{limits.MaxBins}";
         }
 
+        if (limits.MaxRunDurationNs > 0 && (long)request.Bins * request.BinWidthNs > limits.MaxRunDurationNs)
+        {
+            long durationNs = (long)request.Bins * request.BinWidthNs;
+            return $"bins x bin_width_ns is {request.Bins} x {DurationText.Format(request.BinWidthNs)} = {DurationText.Format(durationNs)}; " +
+                $"a run may last at most {DurationText.Format(limits.MaxRunDurationNs)} (Agent:MaxRunDuration)";
+        }
+
         if (request.StartTaiNs <= 0)
         {
             return $"start_tai_ns is {request.StartTaiNs}; it must be a TAI instant in ns since the epoch (> 0)";

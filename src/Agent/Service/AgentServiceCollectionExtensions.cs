@@ -57,7 +57,7 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
-            var limits = new RunLimits(o.MinBinWidthNs, o.MaxBinWidthNs, o.MaxBins, o.MaxLeadNs, o.MinArmMarginNs, o.ArmLeadNs);
+            var limits = new RunLimits(o.MinBinWidthNs, o.MaxBinWidthNs, o.MaxBins, o.MaxLeadNs, o.MinArmMarginNs, o.ArmLeadNs, o.MaxRunDurationNs);
             return new RunArbiter(sp.GetRequiredService<IRunEngine>(), sp.GetRequiredService<HostClock>(), sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<HostIdentity>(), sp.GetRequiredService<RunStore>(), limits, o.RequireSynchronizedClock,
                 sp.GetRequiredService<ILogger<RunArbiter>>(), sp.GetService<IHostApplicationLifetime>());
