@@ -372,7 +372,8 @@ public static class MetaDataset
         }
 
         return new HostSeries(f.ServerHostname, speed, f.ClockErrorNs ?? -1, covered,
-            Pad(f.IngressBytes, bins), Pad(f.InCongestionExperiencedBytes, bins), Pad(f.InRxmitBytes, bins), conn);
+            Pad(f.IngressBytes, bins), Pad(f.InCongestionExperiencedBytes, bins), Pad(f.InRxmitBytes, bins), conn,
+            Pad(f.EgressBytes, bins), f.InCrossRegionBytes is null ? null : Pad(f.InCrossRegionBytes, bins));
     }
 
     private static ulong[] Pad(ulong[] values, int bins)
