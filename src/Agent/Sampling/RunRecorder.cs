@@ -104,8 +104,10 @@ internal sealed class RunRecorder
                 recorded = elapsed <= 0 ? 0 : (uint)Math.Min(request.Bins, elapsed / request.BinWidthNs);
                 dirty = elapsed <= 0 ? 0 : Math.Min(request.Bins, recorded + 1);
             }
+            long readStarted = _time.GetTimestamp();
             var readout = _sampler.Read(recorded);
             _sampler.Reset(dirty);
+            Service.Observability.ReadoutDuration.Record(_time.GetElapsedTime(readStarted).TotalSeconds);
             return Build(request, clockAtArm, readout, recorded, status, detail);
         }
         finally

@@ -38,6 +38,14 @@ internal sealed class KernelRunEngine : IRunEngine, IDisposable
     public Task<Run> RecordAsync(RunRequest request, CancellationToken cancellationToken, Action? armed = null) =>
         _recorder.RecordAsync(request, cancellationToken, armed);
 
+    public IReadOnlyList<HookStatus> CheckHooks() => _sampler.CheckHooks();
+
+    public KernelDiagnostics ReadDiagnostics()
+    {
+        var s = _sampler.ReadStats();
+        return new KernelDiagnostics(s.ArmedEarly, s.ArmedLate, s.NotParsed, s.FlowInsertFailures);
+    }
+
     public void Dispose()
     {
         if (_ownsSampler)

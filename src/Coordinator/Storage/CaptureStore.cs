@@ -219,6 +219,21 @@ internal sealed partial class CaptureStore : IDisposable
         _initLock.Dispose();
     }
 
+    /// <summary>
+    /// Proves the database takes writes: one committed row in a one-row table (health checks call this every few
+    /// seconds; the row is overwritten). Throws <see cref="SqliteException"/> or <see cref="IOException"/> when it does not.
+    /// </summary>
+    public Task CheckWritableAsync(CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, tx) =>
+        {
+            await ExecuteAsync(connection, tx, "CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY, checked_at_unix_ns INTEGER NOT NULL);", cancellationToken).ConfigureAwait(false);
+            await using SqliteCommand cmd = connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = "INSERT OR REPLACE INTO health_probe (id, checked_at_unix_ns) VALUES (1, $now);";
+            cmd.Parameters.AddWithValue("$now", (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100);
+            await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
+
     private async Task WriteAsync(Func<SqliteConnection, SqliteTransaction, Task> write, CancellationToken cancellationToken)
     {
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
