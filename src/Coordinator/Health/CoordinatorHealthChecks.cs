@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Millisampler.Coordinator.Membership;
@@ -22,18 +22,18 @@ internal static class CoordinatorHealthChecks
     }
 
     /// <summary>Unhealthy when the capture database does not take a write: results would be lost.</summary>
-    internal sealed class DatabaseWritableCheck(CaptureStore store, IOptions<StorageOptions> options) : IHealthCheck
+    internal sealed class DatabaseWritableCheck(ICaptureStore store) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
             try
             {
                 await store.CheckWritableAsync(cancellationToken).ConfigureAwait(false);
-                return HealthCheckResult.Healthy($"{options.Value.DatabasePath} writable");
+                return HealthCheckResult.Healthy($"{store.Where} writable");
             }
-            catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is DbException or IOException or UnauthorizedAccessException or TimeoutException)
             {
-                return HealthCheckResult.Unhealthy($"capture database {options.Value.DatabasePath} does not take writes: {e.Message}");
+                return HealthCheckResult.Unhealthy($"capture database {store.Where} does not take writes: {e.Message}");
             }
         }
     }
