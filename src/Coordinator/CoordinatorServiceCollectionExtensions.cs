@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Millisampler.Coordinator.Agents;
 using Millisampler.Coordinator.Api;
 using Millisampler.Coordinator.Captures;
+using Millisampler.Coordinator.Health;
 using Millisampler.Coordinator.Membership;
 using Millisampler.Coordinator.Storage;
 using Millisampler.Coordinator.Time;
@@ -54,6 +55,11 @@ public static class CoordinatorServiceCollectionExtensions
         services.AddSingleton<CaptureRateLimiter>();
         services.AddHostedService(sp => sp.GetRequiredService<CaptureService>());
         services.AddHostedService<ContentionSweep>();
+
+        services.AddSingleton<RackResults>();
+        services.AddSingleton<CoordinatorMetrics>();
+        services.AddHostedService(sp => sp.GetRequiredService<CoordinatorMetrics>());
+        services.AddCoordinatorHealthChecks();
 
         services.AddGrpc();
         services.AddSingleton<KestrelEndpoints>();

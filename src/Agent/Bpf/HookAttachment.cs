@@ -36,6 +36,7 @@ internal sealed unsafe class HookAttachment : IDisposable
 
     private int _linkFd = -1;
     private bool _clsactAttached;
+    private uint _programId;
 
     // The network namespace the filter lives in: netlink addresses interfaces by index within the
     // calling thread's namespace, so the detach must run there, whichever thread disposes.
@@ -70,7 +71,12 @@ internal sealed unsafe class HookAttachment : IDisposable
             int fd = LibBpf.LinkCreate(programFd, ifIndex, attachType, &opts);
             if (fd >= 0)
             {
-                return new HookAttachment(interfaceName, ifIndex, direction, AttachMode.Tcx, 0) { _linkFd = fd };
+                return new HookAttachment(interfaceName, ifIndex, direction, AttachMode.Tcx, 0)
+                {
+                    _linkFd = fd,
+                    _programId = ProgramId(programFd),
+                    _netnsFd = Libc.Open("/proc/thread-self/ns/net", Libc.OpenReadOnly | Libc.OpenCloseOnExec),
+                };
             }
 
             bool unsupported = -fd is BpfException.EINVAL or BpfException.EOPNOTSUPP;
@@ -82,6 +88,7 @@ internal sealed unsafe class HookAttachment : IDisposable
 
         var attachment = new HookAttachment(interfaceName, ifIndex, direction, AttachMode.Clsact, clsactPriority)
         {
+            _programId = ProgramId(programFd),
             _netnsFd = Libc.Open("/proc/thread-self/ns/net", Libc.OpenReadOnly | Libc.OpenCloseOnExec),
         };
         try
@@ -150,6 +157,74 @@ internal sealed unsafe class HookAttachment : IDisposable
         IfIndex = IfIndex,
         AttachPoint = Direction == HookDirection.Ingress ? LibBpf.TcIngress : LibBpf.TcEgress,
     };
+
+    /// <summary>
+    /// Asks the kernel whether our program still sits on this hook: the interface may have gone (and the hook with
+    /// it), or another tool may have removed the filter or the clsact qdisc. <paramref name="detail"/> says why not.
+    /// </summary>
+    public bool IsAttached(out string detail)
+    {
+        string why = "";
+        bool attached = false;
+        RunInOwnNamespace(() => attached = QueryAttached(out why));
+        detail = why;
+        return attached;
+    }
+
+    private bool QueryAttached(out string detail)
+    {
+        if (Libc.IfNameToIndex(InterfaceName) != (uint)IfIndex)
+        {
+            detail = $"interface {InterfaceName} (index {IfIndex}) is gone";
+            return false;
+        }
+
+        if (Mode == AttachMode.Tcx)
+        {
+            const int MaxPrograms = 64;
+            uint* ids = stackalloc uint[MaxPrograms];
+            uint count = MaxPrograms;
+            uint flags = 0;
+            int attachType = Direction == HookDirection.Ingress ? LibBpf.AttachTcxIngress : LibBpf.AttachTcxEgress;
+            int err = LibBpf.ProgQuery(IfIndex, attachType, 0, &flags, ids, &count);
+            if (err != 0)
+            {
+                detail = $"querying tcx {Name(Direction)} of {InterfaceName} failed (errno {-err})";
+                return false;
+            }
+
+            for (uint i = 0; i < count && i < MaxPrograms; i++)
+            {
+                if (ids[i] == _programId)
+                {
+                    detail = "";
+                    return true;
+                }
+            }
+
+            detail = $"program {_programId} is no longer on tcx {Name(Direction)} of {InterfaceName}";
+            return false;
+        }
+
+        var hook = Hook();
+        var opts = new LibBpf.TcOpts { Size = (nuint)sizeof(LibBpf.TcOpts), Handle = ClsactHandle, Priority = Priority };
+        if (LibBpf.TcQuery(&hook, &opts) != 0 || (_programId != 0 && opts.ProgId != _programId))
+        {
+            detail = $"our tc filter (handle 0x{ClsactHandle:x} priority {Priority}) is no longer on {InterfaceName} {Name(Direction)}";
+            return false;
+        }
+
+        detail = "";
+        return true;
+    }
+
+    /// <summary>Kernel id of the program behind <paramref name="programFd"/>; 0 when the kernel does not say.</summary>
+    private static uint ProgramId(int programFd)
+    {
+        LibBpf.ProgInfo info = default;
+        uint len = (uint)sizeof(LibBpf.ProgInfo);
+        return LibBpf.ObjGetInfoByFd(programFd, &info, &len) == 0 ? info.Id : 0;
+    }
 
     /// <summary>Name of a loaded program by id, or an empty string.</summary>
     internal static string ProgramName(uint id)

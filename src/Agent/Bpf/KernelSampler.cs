@@ -233,6 +233,11 @@ internal sealed unsafe class KernelSampler : IDisposable
         new Span<byte>(_object.Sketches, (int)(Math.Min(bins, MaxBins) * (uint)sizeof(MsSketch))).Clear();
     }
 
+    /// <summary>Every hook the programs were attached to, and whether they still are (asks the kernel).</summary>
+    public IReadOnlyList<Schedule.HookStatus> CheckHooks() =>
+        [.. _attachments.Select(a => new Schedule.HookStatus(a.InterfaceName, a.Direction == HookDirection.Ingress ? "ingress" : "egress",
+            a.Mode == AttachMode.Tcx ? "tcx" : "clsact", a.IsAttached(out string detail), detail))];
+
     /// <summary>The look-back ring as loaded, or null when it is off.</summary>
     public LookbackRingOptions? Lookback => _object.Lookback;
 

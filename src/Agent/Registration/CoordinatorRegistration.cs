@@ -135,7 +135,7 @@ internal sealed partial class CoordinatorRegistration : BackgroundService
             }
             catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
             {
-                Observability.CoordinatorCallFailures.Add(1, new KeyValuePair<string, object?>("call", "Heartbeat"));
+                Observability.CoordinatorCallFailures.Add(1, new KeyValuePair<string, object?>("call", "heartbeat"));
                 Log.HeartbeatRefused(_logger, e.StatusCode, e.Status.Detail);
                 return;
             }
@@ -149,7 +149,7 @@ internal sealed partial class CoordinatorRegistration : BackgroundService
             args.Outcome.Exception is { } e && retryable(e) && !args.Context.CancellationToken.IsCancellationRequested);
         retry.OnRetry = args =>
         {
-            Observability.CoordinatorCallFailures.Add(1, new KeyValuePair<string, object?>("call", call));
+            Observability.CoordinatorCallFailures.Add(1, new KeyValuePair<string, object?>("call", ServiceDefaults.TelemetryLabels.Snake(call)));
             var e = args.Outcome.Exception as RpcException;
             Log.Retrying(_logger, call, args.AttemptNumber + 1, e?.StatusCode ?? StatusCode.Unknown, e?.Status.Detail ?? args.Outcome.Exception?.Message ?? "", args.RetryDelay.TotalMilliseconds);
             return ValueTask.CompletedTask;

@@ -26,4 +26,20 @@ public interface IRunEngine
     /// (status CUT_SHORT, the bins until then kept); cancelled before arming, it throws <see cref="OperationCanceledException"/>.
     /// </summary>
     Task<Run> RecordAsync(RunRequest request, CancellationToken cancellationToken, Action? armed = null);
+
+    /// <summary>Every hook (interface and direction) the program should sit on, and whether the kernel says it still does.</summary>
+    IReadOnlyList<HookStatus> CheckHooks();
+
+    /// <summary>The kernel program's diagnostics counters, summed over CPUs, since it was loaded.</summary>
+    KernelDiagnostics ReadDiagnostics();
 }
+
+/// <summary>One hook of the program: <paramref name="Direction"/> "ingress" or "egress", <paramref name="AttachMode"/> "tcx" or "clsact"; <paramref name="Detail"/> says why it is not attached.</summary>
+public sealed record HookStatus(string Interface, string Direction, string AttachMode, bool Attached, string Detail);
+
+/// <summary>
+/// The kernel program's diagnostics, packets since load: seen while armed but before bin 0 (<paramref name="ArmedEarly"/>)
+/// or after the last bin (<paramref name="ArmedLate"/>), not parsed (<paramref name="NotParsed"/>), and flows the flow
+/// table could not take (<paramref name="FlowInsertFailures"/>).
+/// </summary>
+public readonly record struct KernelDiagnostics(ulong ArmedEarly, ulong ArmedLate, ulong NotParsed, ulong FlowInsertFailures);

@@ -42,6 +42,14 @@ internal sealed class RunRecorder : IRunEngine, IDisposable
 
     public ClockSource ClockSource => _sampler.Clock;
 
+    public IReadOnlyList<HookStatus> CheckHooks() => _sampler.CheckHooks();
+
+    public KernelDiagnostics ReadDiagnostics()
+    {
+        var s = _sampler.ReadStats();
+        return new KernelDiagnostics(s.ArmedEarly, s.ArmedLate, s.NotParsed, s.FlowInsertFailures);
+    }
+
     public uint CpuCount => (uint)_sampler.PossibleCpus;
 
     public uint MaxBins => _sampler.MaxBins;
@@ -93,8 +101,10 @@ internal sealed class RunRecorder : IRunEngine, IDisposable
                 recorded = elapsed <= 0 ? 0 : (uint)Math.Min(request.Bins, elapsed / request.BinWidthNs);
                 dirty = elapsed <= 0 ? 0 : Math.Min(request.Bins, recorded + 1);
             }
+            long readStarted = _time.GetTimestamp();
             var readout = _sampler.Read(recorded);
             _sampler.Reset(dirty);
+            Service.Observability.ReadoutDuration.Record(_time.GetElapsedTime(readStarted).TotalSeconds);
             return Build(request, clockAtArm, readout, recorded, status, detail);
         }
         finally

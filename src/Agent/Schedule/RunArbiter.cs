@@ -3,6 +3,7 @@ using Millisampler.Agent.Clock;
 using Millisampler.Agent.Sampling;
 using Millisampler.Agent.Storage;
 using Millisampler.Contracts.V1;
+using Millisampler.ServiceDefaults;
 
 namespace Millisampler.Agent.Schedule;
 
@@ -409,7 +410,7 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
     private async Task<bool> EndAsync(Run run)
     {
         System.Diagnostics.Activity.Current?.SetTag("millisampler.status", run.Status.ToString()).SetTag("millisampler.bins_recorded", run.BinsRecorded);
-        Observability.RunsEnded.Add(1, new KeyValuePair<string, object?>("origin", run.Origin.ToString()), new KeyValuePair<string, object?>("status", run.Status.ToString()));
+        Observability.RunsEnded.Add(1, new KeyValuePair<string, object?>("origin", TelemetryLabels.Snake(run.Origin)), new KeyValuePair<string, object?>("outcome", TelemetryLabels.Snake(run.Status)));
         Log.RunEnded(_logger, run.RunId, run.Origin, run.Status, run.BinsRecorded, run.Bins, run.StatusDetail);
         try
         {
@@ -493,7 +494,7 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
 
     private ScheduleDecision Reject(ScheduleRunRequest request, ScheduleRejection rejection, string message)
     {
-        Observability.ScheduleRejected.Add(1, new KeyValuePair<string, object?>("reason", rejection.ToString()));
+        Observability.ScheduleRejected.Add(1, new KeyValuePair<string, object?>("reason", TelemetryLabels.Snake(rejection.ToString())));
         Log.Rejected(_logger, request.RunId, Requester(request.Requester), rejection, message);
         return ScheduleDecision.Reject(rejection, message);
     }

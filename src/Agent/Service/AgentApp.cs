@@ -23,7 +23,8 @@ public static class AgentApp
     /// <summary>
     /// The agent host: configuration (appsettings.json, MILLISAMPLER_-less environment, command line such as
     /// <c>--Agent:Interfaces:0=eth0</c>), service defaults, <see cref="AgentServiceCollectionExtensions.AddAgent"/>,
-    /// gRPC over h2c on <c>--urls</c> or <c>Agent:Listen</c>, and /healthz. <paramref name="configure"/> may replace services (tests).
+    /// gRPC over h2c on <c>--urls</c> or <c>Agent:Listen</c>,
+    /// /metrics, /healthz and /readyz over HTTP/1.1 on <c>Agent:MetricsListen</c>. <paramref name="configure"/> may replace services (tests).
     /// </summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
@@ -36,9 +37,23 @@ public static class AgentApp
         string listen = builder.Configuration["urls"] is { Length: > 0 } urls
             ? urls
             : builder.Configuration[$"{AgentOptions.SectionName}:{nameof(AgentOptions.Listen)}"] ?? new AgentOptions().Listen;
-        builder.WebHost.UseUrls(listen);
-        // gRPC without TLS needs HTTP/2 with prior knowledge; a cleartext endpoint cannot also offer HTTP/1.1.
-        builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(l => l.Protocols = HttpProtocols.Http2));
+        string metrics = builder.Configuration[$"{AgentOptions.SectionName}:{nameof(AgentOptions.MetricsListen)}"] ?? new AgentOptions().MetricsListen;
+        // The endpoints are bound below; --urls is only read here, so Kestrel does not warn that it overrides it.
+        builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, "");
+        // gRPC without TLS needs HTTP/2 with prior knowledge; a cleartext endpoint cannot also offer HTTP/1.1, so
+        // Prometheus and the kubelet's HTTP probes get a port of their own. gRPC is bound first: it is the agent's address.
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            if (!AgentOptionsValidator.ListenErrors("listen", listen).Any())
+            {
+                KestrelListen.Listen(k, listen, HttpProtocols.Http2);
+            }
+
+            if (!string.IsNullOrWhiteSpace(metrics) && !AgentOptionsValidator.ListenErrors("metrics", metrics).Any())
+            {
+                KestrelListen.Listen(k, metrics, HttpProtocols.Http1);
+            }
+        });
         builder.AddServiceDefaults();
         builder.Services.AddAgent(builder.Configuration);
 

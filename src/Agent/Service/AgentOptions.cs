@@ -13,6 +13,13 @@ public sealed class AgentOptions
     /// <summary>Where the gRPC server listens (cleartext HTTP/2, h2c); <c>--urls</c> overrides it. Default <c>http://0.0.0.0:7300</c>.</summary>
     public string Listen { get; set; } = "http://0.0.0.0:7300";
 
+    /// <summary>
+    /// Where Prometheus scrapes <c>/metrics</c> and probes read <c>/healthz</c> and <c>/readyz</c> (cleartext HTTP/1.1,
+    /// a port of its own: the gRPC port speaks HTTP/2 only). Empty = no such port. Default <c>http://127.0.0.1:7301</c>,
+    /// loopback only; set the host's (or pod's) address to let Prometheus in.
+    /// </summary>
+    public string MetricsListen { get; set; } = "http://127.0.0.1:7301";
+
     /// <summary>Interfaces to watch, both directions. A host's series must come from one observation point per direction. Required.</summary>
     public List<string> Interfaces { get; set; } = [];
 

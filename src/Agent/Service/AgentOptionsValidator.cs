@@ -23,6 +23,10 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         const string S = AgentOptions.SectionName + ":";
 
         CheckListen(S + nameof(o.Listen), o.Listen, errors);
+        if (!string.IsNullOrWhiteSpace(o.MetricsListen))
+        {
+            errors.AddRange(ListenErrors(S + nameof(o.MetricsListen), o.MetricsListen));
+        }
         if (o.Interfaces.Count == 0 || o.Interfaces.Any(string.IsNullOrWhiteSpace))
         {
             errors.Add($"{S}{nameof(o.Interfaces)}: name at least one interface to watch (e.g. {S}Interfaces:0=eth0), no empty names.");
@@ -181,6 +185,14 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         {
             errors.Add($"{S}{nameof(s.Period)}: {s.Period} must exceed one cycle's runs ({DurationText.Format(Math.Max(cycleNs, 1))}) and be at most 1 day.");
         }
+    }
+
+    /// <summary>Every problem with a ';'-separated list of http://host:port URLs; empty when Kestrel can bind them.</summary>
+    internal static IEnumerable<string> ListenErrors(string field, string? url)
+    {
+        var errors = new List<string>();
+        CheckListen(field, url, errors);
+        return errors;
     }
 
     private static void CheckListen(string field, string? url, List<string> errors)

@@ -69,6 +69,10 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton<CoordinatorRegistration>();
         services.AddHostedService(sp => sp.GetRequiredService<CoordinatorRegistration>());
 
+        services.AddSingleton<AgentMetrics>();
+        services.AddHostedService(sp => sp.GetRequiredService<AgentMetrics>());
+        services.AddAgentHealthChecks();
+
         services.AddSingleton<IConfigureOptions<HostOptions>, ShutdownTimeoutSetup>();
         services.AddGrpc();
         return services;

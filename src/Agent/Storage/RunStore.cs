@@ -92,6 +92,18 @@ public sealed partial class RunStore : IDisposable
         }
     }
 
+    /// <summary>Runs pinned (kept by retention until a coordinator fetched them).</summary>
+    public int PinnedCount
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _pins.Count;
+            }
+        }
+    }
+
     /// <summary>Bytes of all run files (quarantine and the pins file excluded).</summary>
     public long TotalBytes
     {

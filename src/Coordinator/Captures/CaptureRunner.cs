@@ -5,6 +5,7 @@ using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Membership;
 using Millisampler.Coordinator.Storage;
 using Millisampler.Coordinator.Time;
+using Millisampler.ServiceDefaults;
 
 namespace Millisampler.Coordinator.Captures;
 
@@ -20,6 +21,7 @@ internal sealed partial class CaptureRunner
     private readonly RunCollector _collector;
     private readonly ICaptureStore _store;
     private readonly RackLanes _lanes;
+    private readonly RackResults _results;
     private readonly TaiClock _clock;
     private readonly TimeProvider _time;
     private readonly CaptureOptions _options;
@@ -28,8 +30,9 @@ internal sealed partial class CaptureRunner
 
     public CaptureRunner(MembershipRegistry registry, RunScheduler scheduler, RunCollector collector, ICaptureStore store,
         RackLanes lanes, TaiClock clock, TimeProvider time, IOptions<CaptureOptions> options,
-        IOptions<MembershipOptions> membership, ILogger<CaptureRunner> logger)
+        IOptions<MembershipOptions> membership, RackResults results, ILogger<CaptureRunner> logger)
     {
+        _results = results;
         _registry = registry;
         _scheduler = scheduler;
         _collector = collector;
@@ -70,7 +73,9 @@ internal sealed partial class CaptureRunner
             // Normally released already (CompleteAsync); releasing again is a no-op.
             _lanes.Release(plan.Rack, record.Id);
             CaptureState final = record.State;
-            Observability.CapturesEnded.Add(1, new KeyValuePair<string, object?>("state", final.ToString()));
+            Observability.CapturesEnded.Add(1,
+                new KeyValuePair<string, object?>("outcome", TelemetryLabels.Snake(final)),
+                new KeyValuePair<string, object?>("origin", TelemetryLabels.Snake(record.Read(c => c.Origin))));
             activity?.SetTag("millisampler.state", final.ToString());
         }
     }
@@ -147,19 +152,26 @@ internal sealed partial class CaptureRunner
         record.Update(c => c.State = CaptureState.Collecting);
         await TryUpdateStoreAsync(record, ct).ConfigureAwait(false);
 
+        long collectStarted = _time.GetTimestamp();
         IReadOnlyList<CollectOutcome> collected = await _collector.CollectAllAsync(
             [.. targets.Where(t => armed.ContainsKey(t.Host))], record.Id,
             o => record.UpdateHost(o.Host, h => Set(h, o.Kind, o.Reason)),
             ct).ConfigureAwait(false);
 
+        Observability.CollectionDuration.Record(_time.GetElapsedTime(collectStarted).TotalSeconds);
         var runs = collected.Where(c => c.Run is not null).Select(c => c.Run!).ToList();
         MergedCapture merged = RunMerger.Merge(start, w, (int)plan.Bins, plan.Hosts, runs);
-        Action<Capture> final = Finish(record, states, armed, collected, merged);
+        Action<Capture> final = Finish(record, states, armed, collected, merged, out RackResultSummary? summary);
         await CompleteAsync(record, final, runs, ct).ConfigureAwait(false);
+        if (summary is not null && record.State == CaptureState.Analysed)
+        {
+            _results.Record(plan.Rack, w, summary);
+        }
+
         Observability.ResultDelay.Record(Math.Max(0, _clock.NowNs() - end) / 1e9);
         foreach (HostOutcome h in record.Read(c => c.Hosts.ToList()))
         {
-            Observability.HostOutcomes.Add(1, new KeyValuePair<string, object?>("outcome", h.Outcome.ToString()));
+            Observability.HostOutcomes.Add(1, new KeyValuePair<string, object?>("outcome", TelemetryLabels.Snake(h.Outcome, "HostOutcome")));
         }
 
         LogCaptureEnded(_logger, record.Id, plan.Rack, record.State, record.Read(c => c.HostsCovered), plan.Hosts.Count, record.Read(c => c.Detail));
@@ -170,8 +182,10 @@ internal sealed partial class CaptureRunner
     /// that ends the capture, for <see cref="CompleteAsync"/> to store before anyone sees it.
     /// </summary>
     private Action<Capture> Finish(CaptureRecord record, IReadOnlyDictionary<string, HostState> states,
-        IReadOnlyDictionary<string, ScheduleOutcome> armed, IReadOnlyList<CollectOutcome> collected, MergedCapture merged)
+        IReadOnlyDictionary<string, ScheduleOutcome> armed, IReadOnlyList<CollectOutcome> collected, MergedCapture merged,
+        out RackResultSummary? summary)
     {
+        summary = null;
         CapturePlan plan = record.Plan;
         long w = plan.BinWidthNs;
         var collectedByHost = collected.ToDictionary(c => c.Host, StringComparer.Ordinal);
@@ -281,6 +295,11 @@ internal sealed partial class CaptureRunner
         }
 
         long completedAt = NowUnixNs();
+        if (state == CaptureState.Analysed)
+        {
+            summary = RackResultSummary.From(analysis, series, w, completedAt);
+        }
+
         return c =>
         {
             c.State = state;

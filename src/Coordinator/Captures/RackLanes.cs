@@ -19,6 +19,15 @@ internal sealed class RackLanes
         public bool IsQueued => QueuedBehind is not null;
     }
 
+    /// <summary>Captures waiting behind a running one, per rack (racks ever used; 0 when none wait).</summary>
+    public IReadOnlyList<(string Rack, int Queued)> QueueDepths()
+    {
+        lock (_lock)
+        {
+            return [.. _lanes.Select(kv => (kv.Key, kv.Value.Waiting.Count))];
+        }
+    }
+
     /// <summary>Enters the rack's lane or queues in it. Throws RESOURCE_EXHAUSTED when busy and not waiting, or when the queue is full.</summary>
     public Ticket Reserve(string rack, string captureId, bool waitIfBusy, int maxQueued)
     {

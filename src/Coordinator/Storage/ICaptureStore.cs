@@ -32,6 +32,15 @@ internal interface ICaptureStore
     /// <summary>Captures newest first, without analysis, filtered by rack (empty = all) and request time [from, to) in unix ns (0 = unbounded).</summary>
     Task<IReadOnlyList<Capture>> ListAsync(string rack, long fromUnixNs, long toUnixNs, int limit, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Proves the database takes writes: one committed row per coordinator in table <c>health_probe</c>, overwritten
+    /// (health checks call this every few seconds). Throws (<see cref="System.Data.Common.DbException"/>, <see cref="IOException"/>) when it does not.
+    /// </summary>
+    Task CheckWritableAsync(CancellationToken cancellationToken);
+
+    /// <summary>Where the data lives, for health reports (never with a password).</summary>
+    string Where { get; }
+
     /// <summary>The stored runs of a capture, sorted by host; only <paramref name="hosts"/> when not empty.</summary>
     Task<IReadOnlyList<Run>> GetRunsAsync(string captureId, IReadOnlyCollection<string> hosts, CancellationToken cancellationToken);
 }

@@ -262,6 +262,21 @@ internal abstract partial class SqlStore : ICaptureStore, ILeaseStore, IDisposab
         GC.SuppressFinalize(this);
     }
 
+    public string Where => Description;
+
+    public Task CheckWritableAsync(CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, tx) =>
+        {
+            await ExecuteAsync(connection, tx, "CREATE TABLE IF NOT EXISTS health_probe (coordinator_id TEXT PRIMARY KEY, checked_at_unix_ns BIGINT NOT NULL);", cancellationToken).ConfigureAwait(false);
+            await using DbCommand cmd = Command(connection, tx, """
+                INSERT INTO health_probe (coordinator_id, checked_at_unix_ns) VALUES (@id, @now)
+                ON CONFLICT (coordinator_id) DO UPDATE SET checked_at_unix_ns = excluded.checked_at_unix_ns;
+                """);
+            Add(cmd, "@id", CoordinatorId);
+            Add(cmd, "@now", NowNs());
+            await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
+
     protected async Task WriteAsync(Func<DbConnection, DbTransaction, Task> write, CancellationToken cancellationToken)
     {
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);

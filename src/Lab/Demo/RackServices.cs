@@ -133,6 +133,9 @@ public sealed class RackServices : IAsyncDisposable
     private const int CoordinatorPort = 7400;
     private const int CoordinatorHttpPort = 7401;
     private const int AgentPort = 7300;
+
+    /// <summary>Port of each agent's /metrics, /healthz and /readyz (HTTP/1.1), on the host's address.</summary>
+    public const int AgentMetricsPort = 7301;
     private readonly List<NamespacedProcess> _agents = [];
     private NamespacedProcess? _coordinator;
 
@@ -150,6 +153,9 @@ public sealed class RackServices : IAsyncDisposable
     public string WorkDirectory { get; }
 
     public string CoordinatorUrl => $"http://{AddressPlan.RackGateway}:{CoordinatorPort}";
+
+    /// <summary>The coordinator's JSON API, /metrics, /healthz and /readyz (HTTP/1.1), reachable from the router namespace.</summary>
+    public string CoordinatorHttpUrl => $"http://{AddressPlan.RackGateway}:{CoordinatorHttpPort}";
     public IReadOnlyList<NamespacedProcess> Agents => _agents;
 
     public static RackServices Create(Rack rack, ServiceBinaries binaries, string workDirectory)
@@ -189,6 +195,7 @@ public sealed class RackServices : IAsyncDisposable
                 $"--Agent:LinkSpeedBitsPerSecond={linkSpeedBitsPerSecond.ToString(CultureInfo.InvariantCulture)}",
                 "--Agent:ClockErrorSource=SharedHostClock",
                 $"--Agent:Listen=http://{h.Address}:{AgentPort}",
+                $"--Agent:MetricsListen=http://{h.Address}:{AgentMetricsPort}",
                 $"--Agent:AdvertisedAddress={h.Address}:{AgentPort}",
                 $"--Agent:CoordinatorAddress={CoordinatorUrl}",
                 "--Agent:Schedule:Enabled=false",

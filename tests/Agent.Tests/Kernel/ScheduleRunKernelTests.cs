@@ -257,7 +257,7 @@ public sealed class ScheduleRunKernelTests(ITestOutputHelper output)
             {
                 var app = AgentApp.Build(
                 [
-                    "--urls=http://127.0.0.1:0", "--Agent:Interfaces:0=eth0", $"--Agent:Host={host}", "--Agent:Schedule:Enabled=false",
+                    "--urls=http://127.0.0.1:0", "--Agent:MetricsListen=http://127.0.0.1:0", "--Agent:Interfaces:0=eth0", $"--Agent:Host={host}", "--Agent:Schedule:Enabled=false",
                     $"--Agent:RunStore:Directory={store}", "--Logging:LogLevel:Default=Warning",
                 ], b =>
                 {

@@ -31,6 +31,7 @@ internal sealed class AgentTestHost : IAsyncDisposable
         Engine = engine;
         Logs = logs;
         Address = app.Urls.First();
+        MetricsAddress = app.Urls.Skip(1).FirstOrDefault() ?? "";
         Channel = GrpcChannel.ForAddress(Address);
         Client = new AgentService.AgentServiceClient(Channel);
     }
@@ -41,6 +42,9 @@ internal sealed class AgentTestHost : IAsyncDisposable
     public LogSink Logs { get; }
     public string StoreDirectory { get; }
     public string Address { get; }
+
+    /// <summary>The HTTP/1.1 endpoint of /metrics, /healthz and /readyz.</summary>
+    public string MetricsAddress { get; }
     public GrpcChannel Channel { get; }
     public AgentService.AgentServiceClient Client { get; }
     public IServiceProvider Services => _app.Services;
@@ -58,6 +62,7 @@ internal sealed class AgentTestHost : IAsyncDisposable
         string[] args =
         [
             "--urls=http://127.0.0.1:0",
+            "--Agent:MetricsListen=http://127.0.0.1:0",
             "--Agent:Interfaces:0=eth0",
             "--Agent:Host=test-host",
             "--Agent:Rack=rack-1",

@@ -38,6 +38,17 @@ internal sealed class FakeRunEngine(FakeHostClock clock, FakeTimeProvider time, 
     public uint CpuCount => 2;
     public uint MaxBins { get; init; } = 2000;
 
+    /// <summary>Set to false to act as if another tool removed the program from the hook.</summary>
+    public bool Attached { get; set; } = true;
+
+    public IReadOnlyList<HookStatus> CheckHooks() =>
+    [
+        new("eth0", "ingress", "tcx", Attached, Attached ? "" : "program 1 is no longer on tcx ingress of eth0"),
+        new("eth0", "egress", "tcx", Attached, Attached ? "" : "program 2 is no longer on tcx egress of eth0"),
+    ];
+
+    public KernelDiagnostics ReadDiagnostics() => new(1, 2, 3, 0);
+
     /// <summary>Runs armed so far, in order, with the fake TAI instant of arming.</summary>
     public IReadOnlyList<(RunRequest Request, long ArmedAtTaiNs)> Arms => [.. _arms];
 
