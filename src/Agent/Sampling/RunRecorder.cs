@@ -1,5 +1,6 @@
 using Millisampler.Agent.Bpf;
 using Millisampler.Agent.Clock;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Sampling;
@@ -125,8 +126,8 @@ internal sealed class RunRecorder
         run.CpuCount = (uint)_sampler.PossibleCpus;
         run.SketchBits = (uint)readout.SketchBits;
         run.SaturatedSketchBins = (uint)readout.SaturatedSketchBins;
-        run.AttachMode = _sampler.Mode == AttachMode.Tcx ? "tcx" : "clsact";
-        run.RecordedAtUnixNs = (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * TimeSpan.NanosecondsPerTick;
+        run.AttachMode = _sampler.Mode.Name();
+        run.RecordedAtUnixNs = _time.UnixNowNs();
         run.CrossRegionRttThresholdUs = _sampler.RttThresholdUs;
         return run;
     }

@@ -27,7 +27,7 @@ internal sealed class KernelRunEngine : IRunEngine, IDisposable
     public static KernelRunEngine Open(KernelSamplerOptions options, HostClock clock, HostIdentity identity, TimeProvider time) =>
         new(KernelSampler.Open(options, clock), clock, identity, time, ownsSampler: true);
 
-    public string AttachMode => _sampler.Mode == Bpf.AttachMode.Tcx ? "tcx" : "clsact";
+    public string AttachMode => _sampler.Mode.Name();
 
     public ClockSource ClockSource => _sampler.Clock;
 

@@ -1,9 +1,10 @@
 using Microsoft.Extensions.Options;
-using Millisampler.Agent.Capture;
 using Millisampler.Agent.Clock;
 using Millisampler.Agent.Sampling;
 using Millisampler.Agent.Service;
 using Millisampler.Agent.Storage;
+using Millisampler.Common.Text;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Schedule;
@@ -205,7 +206,7 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         long now = _clock.NowTaiNs();
         long start = ScheduleRunRules.AlignUp(now + startLeadNs, binWidthNs);
-        var request = new RunRequest($"schedule-{DurationText.Format(binWidthNs)}-{start}", start, binWidthNs, bins, RunOrigin.Schedule);
+        var request = new RunRequest($"schedule-{DurationText.FormatExact(binWidthNs)}-{start}", start, binWidthNs, bins, RunOrigin.Schedule);
         LocalRun? local = null;
         string? skipped = null;
         lock (_sync)
@@ -488,7 +489,7 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
         run.Series = new RunSeries();
         run.CpuCount = _engine.CpuCount;
         run.AttachMode = _engine.AttachMode;
-        run.RecordedAtUnixNs = (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * TimeSpan.NanosecondsPerTick;
+        run.RecordedAtUnixNs = _time.UnixNowNs();
         return run;
     }
 

@@ -1,5 +1,7 @@
 using Millisampler.Agent.Bpf;
 using Millisampler.Agent.Clock;
+using Millisampler.Common.Text;
+using Millisampler.Common.Time;
 
 namespace Millisampler.Agent.Service;
 
@@ -85,19 +87,19 @@ public sealed class AgentOptions
     public ScheduleOptions Schedule { get; set; } = new();
 
     /// <summary><see cref="MinBinWidth"/> in ns.</summary>
-    public long MinBinWidthNs => MinBinWidth.Ticks * TimeSpan.NanosecondsPerTick;
+    public long MinBinWidthNs => TimeNs.Of(MinBinWidth);
 
     /// <summary><see cref="MaxBinWidth"/> in ns.</summary>
-    public long MaxBinWidthNs => MaxBinWidth.Ticks * TimeSpan.NanosecondsPerTick;
+    public long MaxBinWidthNs => TimeNs.Of(MaxBinWidth);
 
     /// <summary><see cref="MaxLead"/> in ns.</summary>
-    public long MaxLeadNs => MaxLead.Ticks * TimeSpan.NanosecondsPerTick;
+    public long MaxLeadNs => TimeNs.Of(MaxLead);
 
     /// <summary><see cref="MinArmMargin"/> in ns.</summary>
-    public long MinArmMarginNs => MinArmMargin.Ticks * TimeSpan.NanosecondsPerTick;
+    public long MinArmMarginNs => TimeNs.Of(MinArmMargin);
 
     /// <summary><see cref="ArmLead"/> in ns.</summary>
-    public long ArmLeadNs => ArmLead.Ticks * TimeSpan.NanosecondsPerTick;
+    public long ArmLeadNs => TimeNs.Of(ArmLead);
 }
 
 /// <summary>
@@ -132,7 +134,7 @@ public sealed class ScheduleOptions
             var widths = new List<long>();
             foreach (var item in BinWidths.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
-                if (!Capture.DurationText.TryParseNs(item, out long ns))
+                if (!DurationText.TryParseNs(item, out long ns))
                 {
                     return [];
                 }

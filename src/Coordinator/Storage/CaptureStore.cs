@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Coordinator.Storage;
@@ -295,7 +296,7 @@ internal sealed partial class CaptureStore : IDisposable
             }
         }
 
-        long now = (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+        long now = _time.UnixNowNs();
         foreach (Capture c in interrupted)
         {
             c.State = CaptureState.Failed;
@@ -320,7 +321,7 @@ internal sealed partial class CaptureStore : IDisposable
             return;
         }
 
-        long cutoff = (_time.GetUtcNow() - TimeSpan.FromDays(_options.RetentionDays) - DateTimeOffset.UnixEpoch).Ticks * 100;
+        long cutoff = TimeNs.FromUnix(_time.GetUtcNow() - TimeSpan.FromDays(_options.RetentionDays));
         await using SqliteCommand cmd = connection.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = "DELETE FROM captures WHERE requested_at_unix_ns < $cutoff;";

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Storage;
 
@@ -15,7 +16,7 @@ public sealed class CaptureStoreTests : IDisposable
         new(Options.Create(new StorageOptions { DatabasePath = Path.Combine(_dir, "sub", "c.db"), RetentionDays = retentionDays }),
             _time, NullLogger<CaptureStore>.Instance);
 
-    private long NowNs => (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+    private long NowNs => _time.UnixNowNs();
 
     private Capture NewCapture(string id, string rack, CaptureState state = CaptureState.Scheduled) => new()
     {
