@@ -95,7 +95,7 @@ internal static class CaptureRequestValidator
         long durationNs = (long)request.Bins * request.BinWidthNs;
         if (maxCaptureDurationNs > 0 && request.BinWidthNs > 0 && durationNs > maxCaptureDurationNs)
         {
-            errors.Add($"bins × bin_width_ns: {request.Bins} × {Ns(request.BinWidthNs)} = {Ns(durationNs)} is longer than a capture may last, {Ns(maxCaptureDurationNs)} (Coordinator:Captures:MaxCaptureDuration)");
+            errors.Add($"bins × bin_width_ns: {request.Bins} × {DurationText.Format(request.BinWidthNs)} = {DurationText.Format(durationNs)} is longer than a capture may last, {DurationText.Format(maxCaptureDurationNs)} (Coordinator:Captures:MaxCaptureDuration)");
         }
 
         long maxLead = Math.Min(CaptureLimits.MaxLeadTimeNs, limits.Select(l => l.MaxLeadNs).Where(v => v > 0).DefaultIfEmpty(long.MaxValue).Min());
