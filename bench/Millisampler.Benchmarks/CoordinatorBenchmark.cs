@@ -4,11 +4,11 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator;
 using Millisampler.Coordinator.Api;
 using Millisampler.Coordinator.Captures;
-using Millisampler.Coordinator.Time;
 
 namespace Millisampler.Benchmarks;
 

@@ -85,8 +85,7 @@ public static class RackAnalyzer
             var untrusted = new List<string>();
             foreach (HostSeries s in sorted)
             {
-                // err > w/2, written so that it cannot overflow; a negative error means "unknown".
-                if (s.ClockErrorNs < 0 || s.ClockErrorNs > binWidthNs - s.ClockErrorNs)
+                if (!HostAdmission.AlignmentTrusted(s.ClockErrorNs, binWidthNs))
                 {
                     untrusted.Add(s.Host);
                 }

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
-using Millisampler.Cli.Units;
+using Millisampler.Common.Text;
 
 namespace Millisampler.Cli;
 

@@ -1,13 +1,13 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Millisampler.Common.Time;
 using Millisampler.Coordinator.Agents;
 using Millisampler.Coordinator.Api;
 using Millisampler.Coordinator.Captures;
 using Millisampler.Coordinator.Health;
 using Millisampler.Coordinator.Membership;
 using Millisampler.Coordinator.Storage;
-using Millisampler.Coordinator.Time;
 
 namespace Millisampler.Coordinator;
 

@@ -8,7 +8,13 @@ namespace Millisampler.Agent.Bpf;
 /// <summary>Load-time settings of the kernel object.</summary>
 public sealed record SamplerLoadOptions
 {
-    /// <summary>Largest bins a run may have; sizes the per-CPU counter and sketch maps.</summary>
+    /// <summary>
+    /// The most bins the kernel maps are sized for (<see cref="MaxBins"/> at most): the one home of this limit
+    /// for the loader, the agent's configuration and the capture command.
+    /// </summary>
+    public const uint MaxBinsLimit = 1_000_000;
+
+    /// <summary>Largest bins a run may have (1..<see cref="MaxBinsLimit"/>); sizes the per-CPU counter and sketch maps.</summary>
     public uint MaxBins { get; init; } = 2000;
 
     /// <summary>Flow table entries (retransmission tracking and region class).</summary>
@@ -98,9 +104,9 @@ internal sealed unsafe class SamplerObject : IDisposable
     public static SamplerObject Load(SamplerLoadOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.MaxBins is < 1 or > 1_000_000)
+        if (options.MaxBins is < 1 or > SamplerLoadOptions.MaxBinsLimit)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), "MaxBins must be 1..1000000.");
+            throw new ArgumentOutOfRangeException(nameof(options), $"MaxBins must be 1..{SamplerLoadOptions.MaxBinsLimit}.");
         }
 
         var result = new SamplerObject(BpfObject.Open(ReadEmbeddedObject(), ResourceName));

@@ -1,10 +1,10 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Runtime.InteropServices;
 using Millisampler.Agent.Bpf;
 using Millisampler.Agent.Clock;
 using Millisampler.Agent.Sampling;
 using Millisampler.Analysis.Datasets;
+using Millisampler.Common.Text;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Capture;
@@ -49,9 +49,9 @@ internal static class CaptureCommand
             }
 
             uint bins = parse.GetValue(samples);
-            if (bins is < 1 or > 1_000_000)
+            if (bins is < 1 or > SamplerLoadOptions.MaxBinsLimit)
             {
-                errors.Add($"--samples: {bins} must be 1..1000000.");
+                errors.Add($"--samples: {bins} must be 1..{SamplerLoadOptions.MaxBinsLimit}.");
             }
 
             long? at = parse.GetValue(startAt);
@@ -69,9 +69,9 @@ internal static class CaptureCommand
 
             ulong speed = 0;
             string? speedText = parse.GetValue(linkSpeed);
-            if (speedText is not null && !LinkSpeedText.TryParse(speedText, out speed))
+            if (speedText is not null && !RateText.TryParseLinkSpeed(speedText, out speed))
             {
-                errors.Add($"--link-speed: '{speedText}' must be a rate like 100m, 10g, 25g (bits/s).");
+                errors.Add($"--link-speed: '{speedText}' must be a rate like 100m, 10g, 25g, 10Gbit/s (bits/s).");
             }
 
             var regionPrefixes = new List<RegionPrefix>();
@@ -145,7 +145,7 @@ internal static class CaptureCommand
             }
             var recorder = new RunRecorder(sampler, clock, identity, TimeProvider.System);
             var request = new RunRequest($"local-{start}", start, widthNs, bins, RunOrigin.Local);
-            Console.Error.WriteLine($"watching {string.Join(", ", sampler.Interfaces)} ({(sampler.Mode == AttachMode.Tcx ? "tcx" : "clsact")}, clock {(sampler.Clock == ClockSource.Tai ? "TAI" : "monotonic, mapped from TAI")})");
+            Console.Error.WriteLine($"watching {string.Join(", ", sampler.Interfaces)} ({sampler.Mode.Name()}, clock {(sampler.Clock == ClockSource.Tai ? "TAI" : "monotonic, mapped from TAI")})");
             using var progress = ReportProgressAsync(clock, request, stop.Token);
             Run run;
             try
@@ -197,27 +197,5 @@ internal static class CaptureCommand
                 : $"bin {Math.Min(request.Bins, (now - request.StartTaiNs) / request.BinWidthNs)} of {request.Bins}";
             Console.Error.Write($"\r{text,-40}\r");
         }, null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
-    }
-}
-
-/// <summary>Parses link rates: 100m, 10g, 25g, 400g, or plain bits per second.</summary>
-public static class LinkSpeedText
-{
-    public static bool TryParse(string text, out ulong bitsPerSecond)
-    {
-        bitsPerSecond = 0;
-        text = text.Trim().ToLowerInvariant().Replace("bit", string.Empty, StringComparison.Ordinal).Replace("bps", string.Empty, StringComparison.Ordinal);
-        ulong scale = 1;
-        if (text.EndsWith('k')) { scale = 1_000; text = text[..^1]; }
-        else if (text.EndsWith('m')) { scale = 1_000_000; text = text[..^1]; }
-        else if (text.EndsWith('g')) { scale = 1_000_000_000; text = text[..^1]; }
-        else if (text.EndsWith('t')) { scale = 1_000_000_000_000; text = text[..^1]; }
-        if (!decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || value <= 0)
-        {
-            return false;
-        }
-
-        bitsPerSecond = (ulong)(value * scale);
-        return bitsPerSecond > 0;
     }
 }

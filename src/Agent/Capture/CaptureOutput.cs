@@ -1,5 +1,6 @@
 using System.Globalization;
 using Millisampler.Analysis.Datasets;
+using Millisampler.Common.Text;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Capture;

@@ -1,4 +1,5 @@
 using Millisampler.Agent.Bpf.Native;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Clock;
@@ -24,7 +25,7 @@ public class HostClock
     public HostClock(ClockErrorSource errorSource = ClockErrorSource.Adjtimex) => _errorSource = errorSource;
 
     /// <summary>CLOCK_TAI now, ns since the epoch.</summary>
-    public virtual long NowTaiNs() => Libc.ClockNs(Libc.ClockTai);
+    public virtual long NowTaiNs() => SystemClocks.TaiNs();
 
     /// <summary>
     /// TAI minus CLOCK_MONOTONIC, ns: what to subtract from a TAI instant to get the monotonic
@@ -36,9 +37,9 @@ public class HostClock
         long best = 0, bestWindow = long.MaxValue;
         for (int i = 0; i < 3; i++)
         {
-            long m0 = Libc.ClockNs(Libc.ClockMonotonic);
-            long t = Libc.ClockNs(Libc.ClockTai);
-            long m1 = Libc.ClockNs(Libc.ClockMonotonic);
+            long m0 = SystemClocks.MonotonicNs();
+            long t = SystemClocks.TaiNs();
+            long m1 = SystemClocks.MonotonicNs();
             if (m1 - m0 < bestWindow)
             {
                 bestWindow = m1 - m0;

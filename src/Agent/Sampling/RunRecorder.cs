@@ -1,5 +1,6 @@
 using Millisampler.Agent.Bpf;
 using Millisampler.Agent.Clock;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Sampling;
@@ -38,7 +39,7 @@ internal sealed class RunRecorder : IRunEngine, IDisposable
 
     public KernelSampler Sampler => _sampler;
 
-    public string AttachMode => _sampler.Mode == Bpf.AttachMode.Tcx ? "tcx" : "clsact";
+    public string AttachMode => _sampler.Mode.Name();
 
     public ClockSource ClockSource => _sampler.Clock;
 
@@ -132,8 +133,8 @@ internal sealed class RunRecorder : IRunEngine, IDisposable
         run.CpuCount = (uint)_sampler.PossibleCpus;
         run.SketchBits = (uint)readout.SketchBits;
         run.SaturatedSketchBins = (uint)readout.SaturatedSketchBins;
-        run.AttachMode = AttachMode;
-        run.RecordedAtUnixNs = (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * TimeSpan.NanosecondsPerTick;
+        run.AttachMode = _sampler.Mode.Name();
+        run.RecordedAtUnixNs = _time.UnixNowNs();
         run.CrossRegionRttThresholdUs = _sampler.RttThresholdUs;
         return run;
     }

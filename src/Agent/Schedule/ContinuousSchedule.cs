@@ -1,5 +1,6 @@
-using Millisampler.Agent.Capture;
 using Millisampler.Agent.Clock;
+using Millisampler.Common.Text;
+using Millisampler.Common.Time;
 
 namespace Millisampler.Agent.Schedule;
 
@@ -40,9 +41,9 @@ internal sealed partial class ContinuousSchedule : BackgroundService
         }
 
         var widths = _options.BinWidthsNs;
-        long periodNs = ToNs(_options.Period);
-        long jitterNs = ToNs(_options.Jitter);
-        long leadNs = ToNs(_options.StartLead);
+        long periodNs = TimeNs.Of(_options.Period);
+        long jitterNs = TimeNs.Of(_options.Jitter);
+        long leadNs = TimeNs.Of(_options.StartLead);
         long nominal = _clock.NowTaiNs();
         Log.Started(_logger, _options.Period, _options.Jitter, string.Join(",", widths.Select(DurationText.Format)), _options.Bins);
         try
@@ -70,6 +71,4 @@ internal sealed partial class ContinuousSchedule : BackgroundService
         {
         }
     }
-
-    private static long ToNs(TimeSpan t) => t.Ticks * TimeSpan.NanosecondsPerTick;
 }

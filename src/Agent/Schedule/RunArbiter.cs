@@ -1,7 +1,8 @@
-using Millisampler.Agent.Capture;
 using Millisampler.Agent.Clock;
 using Millisampler.Agent.Sampling;
 using Millisampler.Agent.Storage;
+using Millisampler.Common.Text;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.ServiceDefaults;
 
@@ -208,7 +209,7 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         long now = _clock.NowTaiNs();
         long start = ScheduleRunRules.AlignUp(now + startLeadNs, binWidthNs);
-        var request = new RunRequest($"schedule-{DurationText.Format(binWidthNs)}-{start}", start, binWidthNs, bins, RunOrigin.Schedule);
+        var request = new RunRequest($"schedule-{DurationText.FormatExact(binWidthNs)}-{start}", start, binWidthNs, bins, RunOrigin.Schedule);
         LocalRun? local = null;
         string? skipped = null;
         lock (_sync)
@@ -509,7 +510,7 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
         run.Series = new RunSeries();
         run.CpuCount = _engine.CpuCount;
         run.AttachMode = _engine.AttachMode;
-        run.RecordedAtUnixNs = (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * TimeSpan.NanosecondsPerTick;
+        run.RecordedAtUnixNs = _time.UnixNowNs();
         return run;
     }
 

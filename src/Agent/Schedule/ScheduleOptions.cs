@@ -32,7 +32,7 @@ public sealed class ScheduleOptions
             var widths = new List<long>();
             foreach (var item in BinWidths.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
-                if (!Capture.DurationText.TryParseNs(item, out long ns))
+                if (!Millisampler.Common.Text.DurationText.TryParseNs(item, out long ns))
                 {
                     return [];
                 }

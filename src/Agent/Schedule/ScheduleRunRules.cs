@@ -1,5 +1,5 @@
-using Millisampler.Agent.Capture;
 using Millisampler.Agent.Storage;
+using Millisampler.Common.Text;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Schedule;

@@ -1,6 +1,8 @@
 using Millisampler.Agent.Bpf;
 using Millisampler.Agent.Clock;
 using Millisampler.Agent.Schedule;
+using Millisampler.Common.Text;
+using Millisampler.Common.Time;
 
 namespace Millisampler.Agent.Service;
 
@@ -100,20 +102,20 @@ public sealed class AgentOptions
     public ScheduleOptions Schedule { get; set; } = new();
 
     /// <summary><see cref="MinBinWidth"/> in ns.</summary>
-    public long MinBinWidthNs => MinBinWidth.Ticks * TimeSpan.NanosecondsPerTick;
+    public long MinBinWidthNs => TimeNs.Of(MinBinWidth);
 
     /// <summary><see cref="MaxBinWidth"/> in ns.</summary>
-    public long MaxBinWidthNs => MaxBinWidth.Ticks * TimeSpan.NanosecondsPerTick;
+    public long MaxBinWidthNs => TimeNs.Of(MaxBinWidth);
 
     /// <summary><see cref="MaxRunDuration"/> in ns.</summary>
     public long MaxRunDurationNs => MaxRunDuration.Ticks * TimeSpan.NanosecondsPerTick;
 
     /// <summary><see cref="MaxLead"/> in ns.</summary>
-    public long MaxLeadNs => MaxLead.Ticks * TimeSpan.NanosecondsPerTick;
+    public long MaxLeadNs => TimeNs.Of(MaxLead);
 
     /// <summary><see cref="MinArmMargin"/> in ns.</summary>
-    public long MinArmMarginNs => MinArmMargin.Ticks * TimeSpan.NanosecondsPerTick;
+    public long MinArmMarginNs => TimeNs.Of(MinArmMargin);
 
     /// <summary><see cref="ArmLead"/> in ns.</summary>
-    public long ArmLeadNs => ArmLead.Ticks * TimeSpan.NanosecondsPerTick;
+    public long ArmLeadNs => TimeNs.Of(ArmLead);
 }

@@ -2,14 +2,15 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Millisampler.Agent.Bpf;
-using Millisampler.Agent.Capture;
+using Millisampler.Common.Text;
+using Millisampler.Common.Time;
 
 namespace Millisampler.Agent.Service;
 
 /// <summary>Checks every agent setting and reports all that are wrong at once, each naming its key and the allowed range.</summary>
 internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
 {
-    private const uint MaxBinsLimit = 1_000_000;
+    private const uint MaxBinsLimit = SamplerLoadOptions.MaxBinsLimit;
 
     public ValidateOptionsResult Validate(string? name, AgentOptions o)
     {
@@ -180,8 +181,8 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
             errors.Add($"{S}{nameof(s.Jitter)}: {s.Jitter} must be at least 0 and less than {nameof(s.Period)} ({s.Period}).");
         }
         // One cycle's runs, back to back with their lead, must fit in a period, or cycles would pile up.
-        long cycleNs = widths.Sum(w => (w * s.Bins) + (s.StartLead.Ticks * TimeSpan.NanosecondsPerTick));
-        if (s.Period.Ticks * TimeSpan.NanosecondsPerTick <= cycleNs || s.Period > TimeSpan.FromDays(1))
+        long cycleNs = widths.Sum(w => (w * s.Bins) + TimeNs.Of(s.StartLead));
+        if (TimeNs.Of(s.Period) <= cycleNs || s.Period > TimeSpan.FromDays(1))
         {
             errors.Add($"{S}{nameof(s.Period)}: {s.Period} must exceed one cycle's runs ({DurationText.Format(Math.Max(cycleNs, 1))}) and be at most 1 day.");
         }

@@ -1,3 +1,4 @@
+using Millisampler.Common.Time;
 namespace Millisampler.Agent.Storage;
 
 /// <summary>What retention needs to know about one stored run.</summary>
@@ -29,7 +30,7 @@ internal static class RetentionPolicy
     /// </remarks>
     public static RetentionPlan Plan(IEnumerable<RetentionCandidate> runs, long nowUnixNs, int retentionDays, long maxTotalBytes)
     {
-        long cutoffNs = nowUnixNs - retentionDays * TimeSpan.TicksPerDay * TimeSpan.NanosecondsPerTick;
+        long cutoffNs = nowUnixNs - TimeNs.Of(TimeSpan.FromDays(retentionDays));
         var expired = new List<RetentionCandidate>();
         var evicted = new List<RetentionCandidate>();
         var keptPinned = new HashSet<string>(StringComparer.Ordinal);

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Storage;
@@ -342,7 +343,7 @@ public sealed partial class RunStore : IDisposable
         try
         {
             var now = _timeProvider.GetUtcNow();
-            long nowUnixNs = (now - DateTimeOffset.UnixEpoch).Ticks * TimeSpan.NanosecondsPerTick;
+            long nowUnixNs = TimeNs.FromUnix(now);
             List<RetentionCandidate> candidates;
             lock (_sync)
             {

@@ -170,11 +170,7 @@ public static class MetaDataset
         }
 
         RunSeries s = run.Series ?? new RunSeries();
-        double linkSpeed = 0;
-        foreach (InterfaceInfo i in run.Interfaces)
-        {
-            linkSpeed += i.LinkSpeedBitsPerSecond;
-        }
+        double linkSpeed = HostAdmission.LinkSpeedBitsPerSecond(run.Interfaces);
 
         long? clockError = run.ClockAtArm is null ? null : run.ClockAtArm.Synchronized ? run.ClockAtArm.MaxErrorNs : -1;
         return new MetaHostFile(

@@ -3,7 +3,8 @@ using System.Globalization;
 using Millisampler.Cli.Connection;
 using Millisampler.Cli.Output;
 using Millisampler.Cli.Summary;
-using Millisampler.Cli.Units;
+using Millisampler.Common.Text;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Spectre.Console;
 
@@ -31,7 +32,7 @@ internal static class CapturesCommand
             var request = new ListCapturesRequest { Rack = r.GetValue(rack) ?? "", Limit = (uint)(r.GetValue(limit) ?? 0) };
             if (r.GetValue(since) is { } ns)
             {
-                long now = (env.Clock.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+                long now = env.Clock.UnixNowNs();
                 request.FromUnixNs = Math.Max(1, now - ns);
             }
 

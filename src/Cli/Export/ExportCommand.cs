@@ -2,7 +2,7 @@ using System.CommandLine;
 using Millisampler.Analysis.Datasets;
 using Millisampler.Cli.Connection;
 using Millisampler.Cli.Output;
-using Millisampler.Cli.Units;
+using Millisampler.Common.Text;
 using Millisampler.Contracts.V1;
 using Spectre.Console;
 

@@ -2,7 +2,8 @@ using System.CommandLine;
 using Millisampler.Cli.Connection;
 using Millisampler.Cli.Output;
 using Millisampler.Cli.Summary;
-using Millisampler.Cli.Units;
+using Millisampler.Common.Text;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Spectre.Console;
 
@@ -75,7 +76,7 @@ internal static class RacksCommand
             return "never";
         }
 
-        long ago = (now - DateTimeOffset.UnixEpoch).Ticks * 100 - unixNs;
+        long ago = TimeNs.FromUnix(now) - unixNs;
         string text = CaptureText.Time(unixNs) + " UTC";
         return ago >= 0 ? $"{text} ({DurationText.FormatAgo(ago)} ago)" : text;
     }

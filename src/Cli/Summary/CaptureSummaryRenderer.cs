@@ -1,6 +1,6 @@
 using System.Globalization;
 using Millisampler.Cli.Output;
-using Millisampler.Cli.Units;
+using Millisampler.Common.Text;
 using Millisampler.Contracts.V1;
 using Spectre.Console;
 

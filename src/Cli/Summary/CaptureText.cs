@@ -1,4 +1,5 @@
 using System.Globalization;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Cli.Summary;
@@ -38,5 +39,5 @@ internal static class CaptureText
 
     /// <summary>Unix ns as "2025-11-22 15:08:01.500"; the caller names the time scale (UTC, TAI).</summary>
     public static string Time(long unixNs) =>
-        DateTimeOffset.UnixEpoch.AddTicks(unixNs / 100).ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture);
+        TimeNs.ToUnix(unixNs).ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture);
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Google.Protobuf;
 using Grpc.Core;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Agents;
 using Millisampler.Coordinator.Captures;
@@ -201,7 +202,7 @@ internal static partial class JsonApi
 
         if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset t))
         {
-            return (t - DateTimeOffset.UnixEpoch).Ticks * 100;
+            return TimeNs.FromUnix(t);
         }
 
         throw Invalid($"{name}: '{text}' is neither unix nanoseconds nor a time like 2025-01-31T12:00:00Z");

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Grpc.Core;
+using Millisampler.Common.Text;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Membership;
 
@@ -81,8 +82,8 @@ internal static class CaptureRequestValidator
         if (request.BinWidthNs < minWidth || request.BinWidthNs > maxWidth)
         {
             errors.Add(minWidth > maxWidth
-                ? $"bin_width_ns: the selected agents share no bin width (their GetInfo limits do not overlap within {Ns(CaptureLimits.MinBinWidthNs)}..{Ns(CaptureLimits.MaxBinWidthNs)})"
-                : $"bin_width_ns: {request.BinWidthNs.ToString(CultureInfo.InvariantCulture)} is out of range; allowed {minWidth.ToString(CultureInfo.InvariantCulture)}..{maxWidth.ToString(CultureInfo.InvariantCulture)} ns ({Ns(minWidth)}..{Ns(maxWidth)}{(widthNarrowed ? ", as the selected agents' GetInfo limits allow" : "")})");
+                ? $"bin_width_ns: the selected agents share no bin width (their GetInfo limits do not overlap within {DurationText.Format(CaptureLimits.MinBinWidthNs)}..{DurationText.Format(CaptureLimits.MaxBinWidthNs)})"
+                : $"bin_width_ns: {request.BinWidthNs.ToString(CultureInfo.InvariantCulture)} is out of range; allowed {minWidth.ToString(CultureInfo.InvariantCulture)}..{maxWidth.ToString(CultureInfo.InvariantCulture)} ns ({DurationText.Format(minWidth)}..{DurationText.Format(maxWidth)}{(widthNarrowed ? ", as the selected agents' GetInfo limits allow" : "")})");
         }
 
         uint maxBins = Math.Min(CaptureLimits.MaxBins, limits.Select(l => l.MaxBins).Where(v => v > 0).DefaultIfEmpty(uint.MaxValue).Min());
@@ -94,14 +95,14 @@ internal static class CaptureRequestValidator
         long durationNs = (long)request.Bins * request.BinWidthNs;
         if (maxCaptureDurationNs > 0 && request.BinWidthNs > 0 && durationNs > maxCaptureDurationNs)
         {
-            errors.Add($"bins × bin_width_ns: {request.Bins} × {Ns(request.BinWidthNs)} = {Ns(durationNs)} is longer than a capture may last, {Ns(maxCaptureDurationNs)} (Coordinator:Captures:MaxCaptureDuration)");
+            errors.Add($"bins × bin_width_ns: {request.Bins} × {DurationText.Format(request.BinWidthNs)} = {DurationText.Format(durationNs)} is longer than a capture may last, {DurationText.Format(maxCaptureDurationNs)} (Coordinator:Captures:MaxCaptureDuration)");
         }
 
         long maxLead = Math.Min(CaptureLimits.MaxLeadTimeNs, limits.Select(l => l.MaxLeadNs).Where(v => v > 0).DefaultIfEmpty(long.MaxValue).Min());
         long minLead = scheduleMarginNs + 1_000_000;
         if (request.LeadTimeNs != 0 && (request.LeadTimeNs < minLead || request.LeadTimeNs > maxLead))
         {
-            errors.Add($"lead_time_ns: {request.LeadTimeNs.ToString(CultureInfo.InvariantCulture)} is out of range; allowed 0 (derive from round trips) or {minLead.ToString(CultureInfo.InvariantCulture)}..{maxLead.ToString(CultureInfo.InvariantCulture)} ns ({Ns(minLead)}..{Ns(maxLead)})");
+            errors.Add($"lead_time_ns: {request.LeadTimeNs.ToString(CultureInfo.InvariantCulture)} is out of range; allowed 0 (derive from round trips) or {minLead.ToString(CultureInfo.InvariantCulture)}..{maxLead.ToString(CultureInfo.InvariantCulture)} ns ({DurationText.Format(minLead)}..{DurationText.Format(maxLead)})");
         }
 
         double theta = request.BurstThreshold;
@@ -125,15 +126,6 @@ internal static class CaptureRequestValidator
             request.LeadTimeNs, theta == 0 ? DefaultBurstThreshold : theta,
             request.EventMinHosts == 0 ? DefaultEventMinHosts : (int)request.EventMinHosts, request.WaitIfBusy);
     }
-
-    /// <summary>A duration in ns as a person reads it: "100 µs", "1.5 ms", "2 s".</summary>
-    public static string Ns(long ns) => ns switch
-    {
-        >= 1_000_000_000 => (ns / 1e9).ToString("0.###", CultureInfo.InvariantCulture) + " s",
-        >= 1_000_000 => (ns / 1e6).ToString("0.###", CultureInfo.InvariantCulture) + " ms",
-        >= 1_000 => (ns / 1e3).ToString("0.###", CultureInfo.InvariantCulture) + " µs",
-        _ => ns.ToString(CultureInfo.InvariantCulture) + " ns",
-    };
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 }

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Millisampler.Analysis;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Membership;
 using Millisampler.Coordinator.Storage;
-using Millisampler.Coordinator.Time;
 using Millisampler.ServiceDefaults;
 
 namespace Millisampler.Coordinator.Captures;
@@ -148,7 +148,7 @@ internal sealed partial class CaptureRunner
 
         await WaitUntilTaiAsync(start, ct).ConfigureAwait(false);
         record.Update(c => c.State = CaptureState.Running);
-        await WaitUntilTaiAsync(end + StartInstantPlanner.ToNs(_options.CollectGrace), ct).ConfigureAwait(false);
+        await WaitUntilTaiAsync(end + TimeNs.Of(_options.CollectGrace), ct).ConfigureAwait(false);
         record.Update(c => c.State = CaptureState.Collecting);
         await TryUpdateStoreAsync(record, ct).ConfigureAwait(false);
 
@@ -202,8 +202,8 @@ internal sealed partial class CaptureRunner
             Run run = m.Run;
             ClockState? clock = run.ClockAtArm ?? armed[m.Host].Clock;
             long clockError = clock?.MaxErrorNs ?? -1;
-            bool trusted = clock is { Synchronized: true } && clockError >= 0 && clockError <= w - clockError;
-            ulong linkSpeed = HostState.SumLinkSpeeds(run.Interfaces);
+            bool trusted = clock is { Synchronized: true } && HostAdmission.AlignmentTrusted(clockError, w);
+            ulong linkSpeed = HostAdmission.LinkSpeedBitsPerSecond(run.Interfaces);
             if (linkSpeed == 0 && states.TryGetValue(m.Host, out HostState? registered))
             {
                 linkSpeed = registered.LinkSpeedBitsPerSecond;
@@ -372,7 +372,7 @@ internal sealed partial class CaptureRunner
         }
     }
 
-    private long NowUnixNs() => (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+    private long NowUnixNs() => _time.UnixNowNs();
 
     private static void Set(HostOutcome h, HostOutcomeKind kind, string reason)
     {

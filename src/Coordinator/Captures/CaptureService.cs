@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Membership;
 using Millisampler.Coordinator.Storage;
@@ -47,11 +48,11 @@ internal sealed partial class CaptureService : IHostedService, IDisposable
     public async Task<Capture> StartCaptureAsync(StartCaptureRequest request, CancellationToken cancellationToken)
     {
         CapturePlan plan = CaptureRequestValidator.Validate(request, _registry.HostsOf(request.Rack), _registry.Racks(),
-            StartInstantPlanner.ToNs(_options.ScheduleMargin), StartInstantPlanner.ToNs(_options.MaxCaptureDuration));
+            TimeNs.Of(_options.ScheduleMargin), TimeNs.Of(_options.MaxCaptureDuration));
         await _store.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
 
         DateTimeOffset now = _time.GetUtcNow();
-        var record = new CaptureRecord(plan, Guid.CreateVersion7(now).ToString(), (now - DateTimeOffset.UnixEpoch).Ticks * 100);
+        var record = new CaptureRecord(plan, Guid.CreateVersion7(now).ToString(), TimeNs.FromUnix(now));
         RackLanes.Ticket ticket;
         try
         {

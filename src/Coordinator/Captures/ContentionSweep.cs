@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Membership;
 
@@ -64,7 +65,7 @@ internal sealed partial class ContentionSweep : BackgroundService
             Capture c = await _captures.StartCaptureAsync(new StartCaptureRequest
             {
                 Rack = rack,
-                BinWidthNs = _options.SweepBinWidth.Ticks * 100,
+                BinWidthNs = TimeNs.Of(_options.SweepBinWidth),
                 Bins = (uint)_options.SweepBins,
                 WaitIfBusy = false,
             }, cancellationToken).ConfigureAwait(false);

@@ -1,9 +1,9 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Agents;
 using Millisampler.Coordinator.Membership;
-using Millisampler.Coordinator.Time;
 using Millisampler.ServiceDefaults;
 using Polly;
 using Polly.Retry;
@@ -87,7 +87,7 @@ internal sealed partial class RunScheduler
     {
         // Yield first so that the fan-out starts every call before any one of them runs its synchronous part.
         await Task.Yield();
-        long budgetEndTai = request.StartTaiNs - StartInstantPlanner.ToNs(_options.ScheduleMargin);
+        long budgetEndTai = request.StartTaiNs - TimeNs.Of(_options.ScheduleMargin);
         var attempts = new Attempts(this, target, request, budgetEndTai, cancellationToken);
         ScheduleOutcome outcome;
         long remainingNs = budgetEndTai - _clock.NowNs();

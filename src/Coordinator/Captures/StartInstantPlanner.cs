@@ -1,3 +1,5 @@
+using Millisampler.Common.Time;
+
 namespace Millisampler.Coordinator.Captures;
 
 /// <summary>
@@ -29,8 +31,8 @@ internal static class StartInstantPlanner
             }
         }
 
-        double leadNs = slowest.Ticks * 100.0 * rttFactor;
-        long lead = (long)Math.Clamp(leadNs, ToNs(floor), ToNs(ceiling));
+        double leadNs = (double)TimeNs.Of(slowest) * rttFactor;
+        long lead = (long)Math.Clamp(leadNs, TimeNs.Of(floor), TimeNs.Of(ceiling));
         if (agentMaxLeadNs > 0)
         {
             lead = Math.Min(lead, Math.Max(agentMaxLeadNs - binWidthNs, 1));
@@ -57,5 +59,4 @@ internal static class StartInstantPlanner
         return remainder > 0 ? checked(taiNs - remainder + binWidthNs) : taiNs - remainder;
     }
 
-    public static long ToNs(TimeSpan t) => t.Ticks * 100;
 }

@@ -1,3 +1,4 @@
+using Millisampler.Analysis;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Coordinator.Membership;
@@ -37,16 +38,5 @@ internal sealed record HostState(
     AgentLimits? Limits)
 {
     /// <summary>Sum of the interfaces' link speeds, bits/s; 0 when none is known.</summary>
-    public ulong LinkSpeedBitsPerSecond => SumLinkSpeeds(Interfaces);
-
-    public static ulong SumLinkSpeeds(IEnumerable<InterfaceInfo> interfaces)
-    {
-        ulong sum = 0;
-        foreach (InterfaceInfo i in interfaces)
-        {
-            sum += i.LinkSpeedBitsPerSecond;
-        }
-
-        return sum;
-    }
+    public ulong LinkSpeedBitsPerSecond => HostAdmission.LinkSpeedBitsPerSecond(Interfaces);
 }

@@ -2,9 +2,9 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Agents;
-using Millisampler.Coordinator.Time;
 
 namespace Millisampler.Coordinator.Membership;
 
@@ -187,7 +187,7 @@ internal sealed partial class MembershipRegistry
                     Address = h.Address,
                     Clock = h.Clock.Clone(),
                     Health = HealthOf(h),
-                    LastSeenUnixNs = (h.LastSeen - DateTimeOffset.UnixEpoch).Ticks * 100,
+                    LastSeenUnixNs = TimeNs.FromUnix(h.LastSeen),
                 };
                 m.Interfaces.AddRange(h.Interfaces.Select(i => i.Clone()));
                 r.Hosts.Add(m);

@@ -2,6 +2,7 @@ using System.Data;
 using System.Data.Common;
 using Google.Protobuf;
 using Microsoft.Extensions.Options;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Membership;
 
@@ -229,7 +230,7 @@ internal abstract partial class SqlStore : ICaptureStore, ILeaseStore, IDisposab
                 """);
             Add(cmd, "name", name);
             Add(cmd, "holder", holder);
-            Add(cmd, "expires", now + (duration.Ticks * 100));
+            Add(cmd, "expires", now + TimeNs.Of(duration));
             Add(cmd, "now", now);
             held = await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         }, cancellationToken).ConfigureAwait(false);
@@ -301,7 +302,7 @@ internal abstract partial class SqlStore : ICaptureStore, ILeaseStore, IDisposab
         }
     }
 
-    protected long NowNs() => (Time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+    protected long NowNs() => Time.UnixNowNs();
 
     protected static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql)
     {
@@ -419,7 +420,7 @@ internal abstract partial class SqlStore : ICaptureStore, ILeaseStore, IDisposab
     {
         if (Options.RetentionDays > 0)
         {
-            long cutoff = NowNs() - (TimeSpan.FromDays(Options.RetentionDays).Ticks * 100);
+            long cutoff = NowNs() - TimeNs.Of(TimeSpan.FromDays(Options.RetentionDays));
             // Runs go explicitly (not only by ON DELETE CASCADE): a SQLite connection without foreign_keys would keep them.
             await using DbCommand runs = Command(connection, tx,
                 "DELETE FROM capture_runs WHERE capture_id IN (SELECT capture_id FROM captures WHERE requested_at_unix_ns < @cutoff);");

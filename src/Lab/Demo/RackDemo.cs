@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Millisampler.Common.Text;
 
 namespace Millisampler.Lab;
 
@@ -162,18 +163,8 @@ public static class RackDemo
         return state == "CAPTURE_STATE_ANALYSED";
     }
 
-    internal static long ParseDurationNs(string text)
-    {
-        (string, long)[] units = [("us", 1_000), ("ms", 1_000_000), ("s", 1_000_000_000)];
-        foreach (var (suffix, scale) in units)
-        {
-            if (text.EndsWith(suffix, StringComparison.Ordinal) && decimal.TryParse(text[..^suffix.Length], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var v))
-            {
-                return (long)(v * scale);
-            }
-        }
-        throw new ArgumentException($"'{text}' is not a duration like 100us, 1ms, 10ms.");
-    }
+    internal static long ParseDurationNs(string text) =>
+        DurationText.TryParseNs(text, out long ns) ? ns : throw new ArgumentException($"'{text}' is not a duration like 100us, 1ms, 10ms.");
 
     private static void TryDelete(string dir)
     {

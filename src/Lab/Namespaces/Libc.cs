@@ -42,9 +42,6 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
     public static partial int SetNs(int fd, int nsType);
 
-    [LibraryImport("libc", EntryPoint = "clock_gettime", SetLastError = true)]
-    public static partial int ClockGetTime(int clockId, out Timespec ts);
-
     [StructLayout(LayoutKind.Sequential)]
     public struct RLimit
     {

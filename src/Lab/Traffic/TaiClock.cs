@@ -1,7 +1,9 @@
+using Millisampler.Common.Time;
+
 namespace Millisampler.Lab;
 
 /// <summary>
-/// CLOCK_TAI, the clock the sampler's BPF side reads with bpf_ktime_get_tai_ns(), so traffic can be
+/// Traffic timing on CLOCK_TAI (read through <see cref="SystemClocks"/>), the clock the sampler's BPF side reads with bpf_ktime_get_tai_ns(), so traffic can be
 /// started at instants that line up with capture bins.
 /// </summary>
 public static class TaiClock
@@ -12,17 +14,10 @@ public static class TaiClock
     public const long SpinWindowNs = 200_000;
 
     /// <summary>Now on CLOCK_TAI, ns since the epoch.</summary>
-    public static long NowNs()
-    {
-        if (Libc.ClockGetTime(Libc.CLOCK_TAI, out var ts) != 0)
-        {
-            throw Libc.Error("clock_gettime(CLOCK_TAI)");
-        }
-        return (ts.Seconds * NsPerSecond) + ts.Nanoseconds;
-    }
+    public static long NowNs() => SystemClocks.TaiNs();
 
     /// <summary>The CLOCK_TAI instant <paramref name="delay"/> from now, ns.</summary>
-    public static long FromNow(TimeSpan delay) => NowNs() + (delay.Ticks * 100);
+    public static long FromNow(TimeSpan delay) => NowNs() + TimeNs.Of(delay);
 
     /// <summary>
     /// Blocks until CLOCK_TAI reaches <paramref name="taiNs"/>: sleeps (clock_nanosleep on CLOCK_TAI,

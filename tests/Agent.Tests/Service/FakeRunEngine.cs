@@ -3,6 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 using Millisampler.Agent.Clock;
 using Millisampler.Agent.Sampling;
 using Millisampler.Agent.Schedule;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Tests.Service;
@@ -15,7 +16,7 @@ internal sealed class FakeHostClock(FakeTimeProvider time) : HostClock
 
     public bool Synchronized { get; set; } = true;
 
-    public override long NowTaiNs() => ((time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * TimeSpan.NanosecondsPerTick) + TaiOffsetNs;
+    public override long NowTaiNs() => time.UnixNowNs() + TaiOffsetNs;
 
     public override long TaiMinusMonotonicNs() => 0;
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Millisampler.Agent.Storage;
 using Millisampler.Benchmarks;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Tests.Storage;
@@ -14,7 +15,7 @@ internal static class StoreTestRuns
     /// <summary>2025-06-15 12:00 UTC as unix ns; runs in the tests start around it.</summary>
     public static readonly DateTimeOffset Now = new(2025, 6, 15, 12, 0, 0, TimeSpan.Zero);
 
-    public static long NowNs => (Now - DateTimeOffset.UnixEpoch).Ticks * 100;
+    public static long NowNs => TimeNs.FromUnix(Now);
 
     public const long Second = 1_000_000_000;
 

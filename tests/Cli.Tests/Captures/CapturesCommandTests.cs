@@ -1,4 +1,5 @@
 using Millisampler.Cli.Tests.Infrastructure;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Cli.Tests.Captures;
@@ -39,7 +40,7 @@ public class CapturesCommandTests
         ListCapturesRequest sent = Assert.Single(service.ListRequests);
         Assert.Equal("r1", sent.Rack);
         Assert.Equal(5u, sent.Limit);
-        Assert.Equal((CliRun.Now.AddHours(-1) - DateTimeOffset.UnixEpoch).Ticks * 100, sent.FromUnixNs);
+        Assert.Equal(TimeNs.FromUnix(CliRun.Now.AddHours(-1)), sent.FromUnixNs);
         Assert.Equal(0, sent.ToUnixNs);
         Assert.Matches(@"(?m)^c2\s+r1\s+analysed\s+2025-11-22 14:50:00.000\s+2000 x 1ms\s+3/4$", r.Stdout);
         Assert.Matches(@"(?m)^c1\s+r1\s+failed\s+2025-11-22 14:33:20.000\s+500 x 100us\s+0/2\s+no host returned data$", r.Stdout);

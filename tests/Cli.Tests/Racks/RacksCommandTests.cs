@@ -1,4 +1,5 @@
 using Millisampler.Cli.Tests.Infrastructure;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Cli.Tests.Racks;
@@ -16,7 +17,7 @@ public class RacksCommandTests
             Address = "10.0.0.1:7500",
             Health = "healthy",
             Clock = new ClockState { Synchronized = true, MaxErrorNs = 20_000 },
-            LastSeenUnixNs = (CliRun.Now.AddSeconds(-3) - DateTimeOffset.UnixEpoch).Ticks * 100,
+            LastSeenUnixNs = TimeNs.FromUnix(CliRun.Now.AddSeconds(-3)),
         };
         h1.Interfaces.Add(new InterfaceInfo { Name = "eth0", LinkSpeedBitsPerSecond = 25_000_000_000 });
         var h2 = new HostMember
@@ -25,7 +26,7 @@ public class RacksCommandTests
             Address = "10.0.0.2:7500",
             Health = "stale",
             Clock = new ClockState { Synchronized = false, MaxErrorNs = 16_000_000_000 },
-            LastSeenUnixNs = (CliRun.Now.AddMinutes(-10) - DateTimeOffset.UnixEpoch).Ticks * 100,
+            LastSeenUnixNs = TimeNs.FromUnix(CliRun.Now.AddMinutes(-10)),
         };
         h2.Interfaces.Add(new InterfaceInfo { Name = "veth0" });
         rack.Hosts.AddRange([h2, h1]);

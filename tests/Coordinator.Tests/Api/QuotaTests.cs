@@ -35,7 +35,7 @@ public sealed class QuotaTests
             CaptureRequestValidator.Validate(squat, [Host("a")], ["r1"], 10_000_000, 60_000_000_000));
 
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
-        Assert.Contains("bins × bin_width_ns: 2000 × 1 s = 2000 s", e.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("bins × bin_width_ns: 2000 × 1s = 2000s", e.Status.Detail, StringComparison.Ordinal);
         Assert.Contains("Coordinator:Captures:MaxCaptureDuration", e.Status.Detail, StringComparison.Ordinal);
         // 2,000 × 10 ms, the longest real capture, passes.
         CaptureRequestValidator.Validate(new StartCaptureRequest { Rack = "r1", BinWidthNs = 10_000_000, Bins = 2000 }, [Host("a")], ["r1"], 10_000_000, 60_000_000_000);

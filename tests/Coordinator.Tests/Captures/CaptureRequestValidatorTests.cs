@@ -31,7 +31,7 @@ public sealed class CaptureRequestValidatorTests
     }
 
     [Theory]
-    [InlineData("bin_width_ns", 99_999L, 10u, 0L, 0.0, 0u, "bin_width_ns: 99999 is out of range; allowed 100000..1000000000 ns (100 µs..1 s)")]
+    [InlineData("bin_width_ns", 99_999L, 10u, 0L, 0.0, 0u, "bin_width_ns: 99999 is out of range; allowed 100000..1000000000 ns (100us..1s)")]
     [InlineData("bin_width_ns", 1_000_000_001L, 10u, 0L, 0.0, 0u, "bin_width_ns: 1000000001 is out of range")]
     [InlineData("bins", 1_000_000L, 0u, 0L, 0.0, 0u, "bins: 0 is out of range; allowed 1..2000")]
     [InlineData("bins", 1_000_000L, 2001u, 0L, 0.0, 0u, "bins: 2001 is out of range; allowed 1..2000")]
@@ -120,6 +120,6 @@ public sealed class CaptureRequestValidatorTests
 
         RpcException ex = Reject(r, hosts);
 
-        Assert.StartsWith("bin_width_ns: 500000 is out of range; allowed 1000000..100000000 ns (1 ms..100 ms, as the selected agents' GetInfo limits allow)", ex.Status.Detail);
+        Assert.StartsWith("bin_width_ns: 500000 is out of range; allowed 1000000..100000000 ns (1ms..100ms, as the selected agents' GetInfo limits allow)", ex.Status.Detail);
     }
 }

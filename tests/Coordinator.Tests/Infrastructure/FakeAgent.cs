@@ -9,8 +9,8 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
-using Millisampler.Coordinator.Time;
 
 namespace Millisampler.Coordinator.Tests.Infrastructure;
 

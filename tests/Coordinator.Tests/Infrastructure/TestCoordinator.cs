@@ -2,9 +2,9 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Api;
-using Millisampler.Coordinator.Time;
 
 namespace Millisampler.Coordinator.Tests.Infrastructure;
 

@@ -2,9 +2,9 @@ using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Membership;
-using Millisampler.Coordinator.Time;
 
 namespace Millisampler.Coordinator.Tests.Membership;
 
@@ -41,7 +41,7 @@ public sealed class MembershipRegistryTests
         _registry.Heartbeat(new HeartbeatRequest { Host = "h1", Rack = "r1" });
         HostMember member = _registry.ListRacks().Racks[0].Hosts[0];
         Assert.Equal("healthy", member.Health);
-        Assert.Equal((_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100, member.LastSeenUnixNs);
+        Assert.Equal(_time.UnixNowNs(), member.LastSeenUnixNs);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Membership;
 using Millisampler.Coordinator.Storage;
@@ -41,7 +42,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private long NowNs => (Time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+    private long NowNs => Time.UnixNowNs();
 
     private Capture NewCapture(string id, string rack, CaptureState state = CaptureState.Scheduled) => new()
     {

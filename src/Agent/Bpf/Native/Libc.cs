@@ -2,25 +2,15 @@ using System.Runtime.InteropServices;
 
 namespace Millisampler.Agent.Bpf.Native;
 
-/// <summary>The libc calls the agent makes: clocks, adjtimex, file descriptors, fsync, netlink sockets, mmap.</summary>
+/// <summary>The libc calls the agent makes (its clocks are read through Millisampler.Common.Time.SystemClocks): adjtimex, file descriptors, fsync, netlink sockets, mmap.</summary>
 internal static unsafe partial class Libc
 {
     private const string Lib = "libc";
 
-    public const int ClockRealtime = 0;
-    public const int ClockMonotonic = 1;
-    public const int ClockTai = 11;
     public const int ProtRead = 1;
     public const int ProtWrite = 2;
     public const int MapShared = 1;
     public const int StaUnsync = 0x0040;
-
-    [StructLayout(LayoutKind.Sequential)]
-    public struct Timespec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
 
     /// <summary>struct timex on x86-64/arm64 (208 bytes); only the fields we read are named.</summary>
     [StructLayout(LayoutKind.Explicit, Size = 208)]
@@ -32,9 +22,6 @@ internal static unsafe partial class Libc
         [FieldOffset(40)] public int Status;
         [FieldOffset(160)] public int Tai;
     }
-
-    [LibraryImport(Lib, EntryPoint = "clock_gettime", SetLastError = true)]
-    public static partial int ClockGetTime(int clockId, Timespec* ts);
 
     [LibraryImport(Lib, EntryPoint = "adjtimex", SetLastError = true)]
     public static partial int AdjTimex(Timex* tx);
@@ -88,18 +75,6 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib, EntryPoint = "vsnprintf")]
     public static partial int VsnPrintf(byte* buffer, nuint size, nint format, nint args);
-
-    /// <summary>Reads a clock in nanoseconds.</summary>
-    public static long ClockNs(int clockId)
-    {
-        Timespec ts;
-        if (ClockGetTime(clockId, &ts) != 0)
-        {
-            throw new InvalidOperationException($"clock_gettime({clockId}) failed: {ErrorText(Marshal.GetLastPInvokeError())}");
-        }
-
-        return ts.Seconds * 1_000_000_000L + ts.Nanoseconds;
-    }
 
     /// <summary>strerror text for an errno value.</summary>
     public static string ErrorText(int errno) => Marshal.PtrToStringUTF8(StrError(errno)) ?? $"errno {errno}";

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Millisampler.Cli.Units;
+namespace Millisampler.Common.Text;
 
 /// <summary>Byte counts and fractions for reading.</summary>
 public static class SizeText

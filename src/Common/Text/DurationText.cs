@@ -1,11 +1,13 @@
 using System.Globalization;
 
-namespace Millisampler.Cli.Units;
+namespace Millisampler.Common.Text;
 
-/// <summary>Durations as engineers type them: 100us, 1ms, 1.5ms, 10ms, 2s, 30m, 1h, 2d.</summary>
+/// <summary>
+/// Durations as engineers type them: 100us, 100µs, 1ms, 1.5ms, 10 ms, 2s, 30m, 1h, 2d. One parser for every
+/// command and configuration value, so a duration means the same everywhere.
+/// </summary>
 public static class DurationText
 {
-    // Longest suffix first, so "ms" is not read as "m" (minutes) followed by junk.
     private static readonly (string Suffix, long Ns)[] Units =
     [
         ("ns", 1),
@@ -18,9 +20,13 @@ public static class DurationText
         ("d", 86_400_000_000_000),
     ];
 
+    /// <summary>The units <see cref="TryParseNs"/> accepts, for help and error texts.</summary>
+    public const string UnitsAccepted = "ns, us, µs, ms, s, m, h, d";
+
     /// <summary>
-    /// Parses a positive duration with a unit (ns, us, µs, ms, s, m, h, d) into nanoseconds. A fraction is allowed
-    /// when the result is a whole number of ns (1.5ms yes, 1.5ns no). False on anything else, zero included.
+    /// Parses a positive duration with a unit (ns, us, µs, ms, s, m, h, d; any case, optional space before the
+    /// unit) into nanoseconds. A fraction is allowed when the result is a whole number of ns (1.5ms yes, 1.5ns no).
+    /// False on anything else, zero and a bare number included.
     /// </summary>
     public static bool TryParseNs(string? text, out long ns)
     {
@@ -31,6 +37,8 @@ public static class DurationText
         }
 
         string t = text.Trim();
+
+        // The longest matching suffix, so "ms" is not read as "m" (minutes) after junk.
         (string Suffix, long Ns)? unit = null;
         foreach ((string suffix, long scale) in Units)
         {
@@ -84,6 +92,19 @@ public static class DurationText
         };
         return ((decimal)ns / scale).ToString("0.######", CultureInfo.InvariantCulture) + unit;
     }
+
+    /// <summary>
+    /// The shortest exact text with a whole number: 100us, 1500us, 2s. No decimal point, so it fits in
+    /// identifiers (run ids); <see cref="TryParseNs"/> reads it back to the same value.
+    /// </summary>
+    public static string FormatExact(long ns) => ns switch
+    {
+        0 => "0s",
+        _ when ns % 1_000_000_000 == 0 => $"{ns / 1_000_000_000}s",
+        _ when ns % 1_000_000 == 0 => $"{ns / 1_000_000}ms",
+        _ when ns % 1_000 == 0 => $"{ns / 1_000}us",
+        _ => $"{ns}ns",
+    };
 
     /// <summary>An offset from the start of a capture: "+12ms", "+0s" for zero.</summary>
     public static string FormatOffset(long ns) => ns == 0 ? "+0s" : "+" + Format(ns);

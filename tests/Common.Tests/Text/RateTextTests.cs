@@ -1,6 +1,6 @@
-using Millisampler.Cli.Units;
+using Millisampler.Common.Text;
 
-namespace Millisampler.Cli.Tests.Units;
+namespace Millisampler.Common.Tests.Text;
 
 public class RateTextTests
 {

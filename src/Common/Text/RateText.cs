@@ -1,16 +1,20 @@
 using System.Globalization;
 
-namespace Millisampler.Cli.Units;
+namespace Millisampler.Common.Text;
 
-/// <summary>Link rates as engineers type them: 10g, 25g, 12.5g, 100m, 1000000 (bits/s).</summary>
+/// <summary>
+/// Link rates as engineers type them: 10g, 25G, 12.5g, 100m, 10 Gbit/s, 10gbps, 1000000 (bits/s). One parser for
+/// every command and configuration value.
+/// </summary>
 public static class RateText
 {
-    // Not "b" or "B" alone: 10GB might mean gigabytes.
-    private static readonly string[] UnitWords = ["bit/s", "bits/s", "bps", "bit"];
+    // Longest first. Not "b" or "B" alone: 10GB might mean gigabytes.
+    private static readonly string[] UnitWords = ["bits/s", "bit/s", "bits", "bps", "bit", "b/s"];
 
     /// <summary>
     /// Parses a positive rate in bits/s: a number with an optional decimal prefix k, m, g, t (10^3 … 10^12; m is
-    /// mega here), optionally followed by bit, bps or bit/s. "25g" = 25e9, "100m" = 1e8, "12.5gbit" = 12.5e9.
+    /// mega here; any case), optionally followed by bit, bits, bps, bit/s or b/s, with optional spaces between.
+    /// "25g" = 25e9, "100m" = 1e8, "12.5gbit" = 12.5e9, "10 Gbit/s" = 1e10.
     /// </summary>
     public static bool TryParseBitsPerSecond(string? text, out double bitsPerSecond)
     {
@@ -25,7 +29,7 @@ public static class RateText
         {
             if (t.EndsWith(word, StringComparison.Ordinal) && t.Length > word.Length)
             {
-                t = t[..^word.Length];
+                t = t[..^word.Length].TrimEnd();
                 break;
             }
         }
@@ -33,21 +37,14 @@ public static class RateText
         double scale = 1;
         if (t.Length > 0)
         {
-            switch (t[^1])
+            scale = t[^1] switch
             {
-                case 'k':
-                    scale = 1e3;
-                    break;
-                case 'm':
-                    scale = 1e6;
-                    break;
-                case 'g':
-                    scale = 1e9;
-                    break;
-                case 't':
-                    scale = 1e12;
-                    break;
-            }
+                'k' => 1e3,
+                'm' => 1e6,
+                'g' => 1e9,
+                't' => 1e12,
+                _ => 1,
+            };
 
             if (scale != 1)
             {
@@ -62,6 +59,22 @@ public static class RateText
         }
 
         bitsPerSecond = value * scale;
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="TryParseBitsPerSecond(string?, out double)"/> as a whole number of bits/s (a link speed as the
+    /// kernel states it); false when the rate is below 1 bit/s or beyond <see cref="ulong"/>.
+    /// </summary>
+    public static bool TryParseLinkSpeed(string? text, out ulong bitsPerSecond)
+    {
+        bitsPerSecond = 0;
+        if (!TryParseBitsPerSecond(text, out double bps) || bps < 1 || bps >= 18_446_744_073_709_551_615d)
+        {
+            return false;
+        }
+
+        bitsPerSecond = (ulong)Math.Round(bps);
         return true;
     }
 
@@ -80,6 +93,6 @@ public static class RateText
     }
 
     /// <summary>Three significant digits, trailing zeros dropped: 1.23, 12.3, 123, 1234.</summary>
-    internal static string Significant(double v) =>
+    public static string Significant(double v) =>
         v.ToString(Math.Abs(v) switch { < 10 => "0.##", < 100 => "0.#", _ => "0" }, CultureInfo.InvariantCulture);
 }
