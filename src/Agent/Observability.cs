@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Millisampler.Agent.Service;
 
 namespace Millisampler.Agent;
 

@@ -234,8 +234,8 @@ internal sealed unsafe class KernelSampler : IDisposable
     }
 
     /// <summary>Every hook the programs were attached to, and whether they still are (asks the kernel).</summary>
-    public IReadOnlyList<Schedule.HookStatus> CheckHooks() =>
-        [.. _attachments.Select(a => new Schedule.HookStatus(a.InterfaceName, a.Direction == HookDirection.Ingress ? "ingress" : "egress",
+    public IReadOnlyList<Sampling.HookStatus> CheckHooks() =>
+        [.. _attachments.Select(a => new Sampling.HookStatus(a.InterfaceName, a.Direction == HookDirection.Ingress ? "ingress" : "egress",
             a.Mode == AttachMode.Tcx ? "tcx" : "clsact", a.IsAttached(out string detail), detail))];
 
     /// <summary>The look-back ring as loaded, or null when it is off.</summary>

@@ -105,7 +105,7 @@ internal sealed class RunRecorder : IRunEngine, IDisposable
             long readStarted = _time.GetTimestamp();
             var readout = _sampler.Read(recorded);
             _sampler.Reset(dirty);
-            Service.Observability.ReadoutDuration.Record(_time.GetElapsedTime(readStarted).TotalSeconds);
+            Agent.Observability.ReadoutDuration.Record(_time.GetElapsedTime(readStarted).TotalSeconds);
             return Build(request, clockAtArm, readout, recorded, status, detail);
         }
         finally
