@@ -6,6 +6,7 @@ using Millisampler.Coordinator.Api;
 using Millisampler.Coordinator.Captures;
 using Millisampler.Coordinator.Membership;
 using Millisampler.Coordinator.Storage;
+using Millisampler.Coordinator.Sweeps;
 using Millisampler.Coordinator.Time;
 
 namespace Millisampler.Coordinator;
@@ -51,7 +52,13 @@ public static class CoordinatorServiceCollectionExtensions
         services.AddSingleton<CaptureRunner>();
         services.AddSingleton<CaptureService>();
         services.AddHostedService(sp => sp.GetRequiredService<CaptureService>());
-        services.AddHostedService<ContentionSweep>();
+        AddOptions<SweepOptions>(services, configuration, SweepOptions.SectionName);
+        services.AddSingleton<ISweepStore>(sp => sp.GetRequiredService<SqlStore>());
+        services.AddSingleton<SweepReporter>();
+        services.AddSingleton<SweepService>();
+        services.AddSingleton<ISweepCaptures, CoordinatorSweepCaptures>();
+        services.AddSingleton<SweepRunner>();
+        services.AddHostedService(sp => sp.GetRequiredService<SweepRunner>());
 
         services.AddGrpc();
         services.AddSingleton<KestrelEndpoints>();
@@ -65,7 +72,9 @@ public static class CoordinatorServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(app);
         app.MapGrpcService<CoordinatorGrpcService>();
         app.MapGrpcService<MembershipGrpcService>();
+        app.MapGrpcService<SweepGrpcService>();
         app.MapCoordinatorJsonApi();
+        app.MapSweepJsonApi();
         return app;
     }
 
