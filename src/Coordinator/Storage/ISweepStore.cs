@@ -36,6 +36,9 @@ internal interface ISweepStore
     /// <summary>Stores (or replaces) the summary of one sweep capture; deletes summaries past their retention.</summary>
     Task SaveSummaryAsync(SweepSummary summary, CancellationToken cancellationToken);
 
+    /// <summary>Stores many summaries in one transaction (imports, benchmarks).</summary>
+    Task SaveSummariesAsync(IReadOnlyCollection<SweepSummary> summaries, CancellationToken cancellationToken);
+
     /// <summary>
     /// Summaries averaged per rack (and per width when <paramref name="perWidth"/>, else width 0) and per bucket of
     /// <paramref name="bucketNs"/> (0 = one row for the whole filter period, bucket start 0); ordered by rack, width, bucket.

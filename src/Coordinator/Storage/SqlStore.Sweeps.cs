@@ -147,6 +147,9 @@ internal abstract partial class SqlStore : ISweepStore
         }, cancellationToken);
 
     public Task SaveSummaryAsync(SweepSummary summary, CancellationToken cancellationToken) =>
+        SaveSummariesAsync([summary], cancellationToken);
+
+    public Task SaveSummariesAsync(IReadOnlyCollection<SweepSummary> summaries, CancellationToken cancellationToken) =>
         WriteAsync(async (connection, tx) =>
         {
             await using DbCommand cmd = Command(connection, tx, """
@@ -161,21 +164,39 @@ internal abstract partial class SqlStore : ISweepStore
                     retransmit_fraction = excluded.retransmit_fraction, max_rack_ingress_fraction = excluded.max_rack_ingress_fraction,
                     sync_events = excluded.sync_events, summary = excluded.summary;
                 """);
-            Add(cmd, "id", summary.CaptureId);
-            Add(cmd, "sweep", summary.Sweep);
-            Add(cmd, "rack", summary.Rack);
-            Add(cmd, "width", summary.BinWidthNs);
-            Add(cmd, "start", summary.StartUnixNs);
-            Add(cmd, "bphs", summary.BurstsPerHostSecond);
-            Add(cmd, "mc", summary.MeanContention);
-            Add(cmd, "cbs", summary.ContendedBinShare);
-            Add(cmd, "lcbs", summary.LossyContendedBinShare);
-            Add(cmd, "ce", summary.CeFraction);
-            Add(cmd, "rt", summary.RetransmitFraction);
-            Add(cmd, "mri", summary.MaxRackIngressFraction);
-            Add(cmd, "se", (long)summary.SyncEvents);
-            Add(cmd, "summary", summary.ToByteArray());
-            await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            DbParameter id = Add(cmd, "id", "");
+            DbParameter sweep = Add(cmd, "sweep", "");
+            DbParameter rack = Add(cmd, "rack", "");
+            DbParameter width = Add(cmd, "width", 0L);
+            DbParameter start = Add(cmd, "start", 0L);
+            DbParameter bphs = Add(cmd, "bphs", 0.0);
+            DbParameter mc = Add(cmd, "mc", 0.0);
+            DbParameter cbs = Add(cmd, "cbs", 0.0);
+            DbParameter lcbs = Add(cmd, "lcbs", 0.0);
+            DbParameter ce = Add(cmd, "ce", 0.0);
+            DbParameter rt = Add(cmd, "rt", 0.0);
+            DbParameter mri = Add(cmd, "mri", 0.0);
+            DbParameter se = Add(cmd, "se", 0L);
+            DbParameter blob = Add(cmd, "summary", Array.Empty<byte>());
+            foreach (SweepSummary summary in summaries)
+            {
+                id.Value = summary.CaptureId;
+                sweep.Value = summary.Sweep;
+                rack.Value = summary.Rack;
+                width.Value = summary.BinWidthNs;
+                start.Value = summary.StartUnixNs;
+                bphs.Value = summary.BurstsPerHostSecond;
+                mc.Value = summary.MeanContention;
+                cbs.Value = summary.ContendedBinShare;
+                lcbs.Value = summary.LossyContendedBinShare;
+                ce.Value = summary.CeFraction;
+                rt.Value = summary.RetransmitFraction;
+                mri.Value = summary.MaxRackIngressFraction;
+                se.Value = (long)summary.SyncEvents;
+                blob.Value = summary.ToByteArray();
+                await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             await PurgeSummariesAsync(connection, tx, cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
