@@ -81,6 +81,7 @@ public static partial class CoordinatorApp
         Check<Storage.StorageOptions>(services, errors);
         Check<Sweeps.SweepOptions>(services, errors);
         Check<Api.EndpointOptions>(services, errors);
+        Check<Api.RateLimitOptions>(services, errors);
         return errors;
 
         static void Check<T>(IServiceProvider services, List<string> errors) where T : class

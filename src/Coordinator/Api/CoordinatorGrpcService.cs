@@ -6,11 +6,14 @@ using Millisampler.Coordinator.Membership;
 namespace Millisampler.Coordinator.Api;
 
 /// <summary>CoordinatorService over gRPC; every call goes to the same application services as the JSON API.</summary>
-internal sealed class CoordinatorGrpcService(CaptureService captures, MembershipRegistry registry)
+internal sealed class CoordinatorGrpcService(CaptureService captures, MembershipRegistry registry, CaptureRateLimiter limiter)
     : CoordinatorService.CoordinatorServiceBase
 {
-    public override Task<Capture> StartCapture(StartCaptureRequest request, ServerCallContext context) =>
-        captures.StartCaptureAsync(request, context.CancellationToken);
+    public override Task<Capture> StartCapture(StartCaptureRequest request, ServerCallContext context)
+    {
+        limiter.Acquire(CallerIdentity.Of(context.GetHttpContext()), request.Rack);
+        return captures.StartCaptureAsync(request, context.CancellationToken);
+    }
 
     public override Task WatchCapture(WatchCaptureRequest request, IServerStreamWriter<CaptureProgress> responseStream,
         ServerCallContext context) =>

@@ -27,9 +27,10 @@ internal static partial class JsonApi
         api.MapGet("/racks", (HttpContext http, MembershipRegistry registry) =>
             Handle(http, () => Task.FromResult<IMessage>(registry.ListRacks())));
 
-        api.MapPost("/captures", (HttpContext http, CaptureService captures) => Handle(http, async () =>
+        api.MapPost("/captures", (HttpContext http, CaptureService captures, CaptureRateLimiter limiter) => Handle(http, async () =>
         {
             StartCaptureRequest request = await ReadBodyAsync<StartCaptureRequest>(http).ConfigureAwait(false);
+            limiter.Acquire(CallerIdentity.Of(http), request.Rack);
             Capture capture = await captures.StartCaptureAsync(request, http.RequestAborted).ConfigureAwait(false);
             http.Response.StatusCode = StatusCodes.Status202Accepted;
             http.Response.Headers.Location = $"/api/captures/{capture.CaptureId}";
@@ -128,6 +129,10 @@ internal static partial class JsonApi
         if (ex is RpcException rpc)
         {
             status = rpc.Status;
+            if (rpc.Trailers.GetValue(CaptureRateLimiter.RetryAfterKey) is { } retryAfter)
+            {
+                http.Response.Headers.RetryAfter = retryAfter;
+            }
         }
         else
         {

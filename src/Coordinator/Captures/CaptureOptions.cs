@@ -65,6 +65,13 @@ public sealed class CaptureOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00", ParseLimitsInInvariantCulture = true)]
     public TimeSpan CollectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Longest capture (bins × bin width) a request may ask for; a longer one is refused with INVALID_ARGUMENT
+    /// naming this setting. Default 60 s (2,000 × 10 ms is 20 s). At most 1 h.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00", ParseLimitsInInvariantCulture = true)]
+    public TimeSpan MaxCaptureDuration { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Captures that may wait behind a rack's running capture (wait_if_busy). Default 8.</summary>
     [Range(0, 1000)]
     public int MaxQueuedPerRack { get; set; } = 8;
