@@ -43,16 +43,29 @@ public sealed class SweepsCommandTests
         var report = new SweepReport { FromUnixNs = 1_763_769_600_000_000_000, ToUnixNs = 1_763_856_000_000_000_000 };
         report.Trends.Add(new TrendRow
         {
-            Rack = "r1", BinWidthNs = 1_000_000, BucketStartUnixNs = 1_763_769_600_000_000_000, Captures = 3, BurstsPerHostSecond = 12.5,
-            MeanContention = 0.75, ContendedBinShare = 0.125, LossyContendedBinShare = 0.0625, CeFraction = 0.01, RetransmitFraction = 0.002,
-            MaxRackIngressFraction = 0.9, SyncEvents = 4,
+            Rack = "r1",
+            BinWidthNs = 1_000_000,
+            BucketStartUnixNs = 1_763_769_600_000_000_000,
+            Captures = 3,
+            BurstsPerHostSecond = 12.5,
+            MeanContention = 0.75,
+            ContendedBinShare = 0.125,
+            LossyContendedBinShare = 0.0625,
+            CeFraction = 0.01,
+            RetransmitFraction = 0.002,
+            MaxRackIngressFraction = 0.9,
+            SyncEvents = 4,
         });
         report.ByContention.Add(new RankRow { Rank = 1, Rack = "r1", Value = 0.125, Captures = 3 });
         report.ByContentionWithLoss.Add(new RankRow { Rank = 1, Rack = "r1", Value = 0.0625, Captures = 3 });
         report.ComparedWithPast.Add(new RackComparison
         {
-            Rack = "r1", BinWidthNs = 1_000_000, Current = report.Trends[0], Previous = new TrendRow { ContendedBinShare = 0.1 },
-            ContendedBinShareChange = 0.025, LossyContendedBinShareChange = 0.0625,
+            Rack = "r1",
+            BinWidthNs = 1_000_000,
+            Current = report.Trends[0],
+            Previous = new TrendRow { ContendedBinShare = 0.1 },
+            ContendedBinShareChange = 0.025,
+            LossyContendedBinShareChange = 0.0625,
         });
         var text = new StringWriter();
 
