@@ -7,54 +7,6 @@ using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Bpf;
 
-/// <summary>What the kernel sampler attaches to and how.</summary>
-public sealed record KernelSamplerOptions
-{
-    /// <summary>Interfaces to watch. A host's series must come from one observation point per direction.</summary>
-    public required IReadOnlyList<string> Interfaces { get; init; }
-
-    public AttachMode AttachMode { get; init; } = AttachMode.Auto;
-
-    /// <summary>tc priority of our clsact filters (clsact mode only); lower runs first.</summary>
-    public ushort ClsactPriority { get; init; } = 1;
-
-    public SamplerLoadOptions Load { get; init; } = new();
-
-    /// <summary>Flows whose smoothed RTT exceeds this are cross-region, µs.</summary>
-    public uint CrossRegionRttThresholdUs { get; init; } = 10_000;
-
-    /// <summary>Prefix overrides of the RTT rule, longest match wins.</summary>
-    public IReadOnlyList<RegionPrefix> RegionPrefixes { get; init; } = [];
-}
-
-/// <summary>A prefix whose peers are always in-region or always cross-region.</summary>
-public sealed record RegionPrefix(IPAddress Network, int PrefixLength, bool CrossRegion)
-{
-    /// <summary>Parses "198.18.0.0/16=remote" or "2001:db8::/32=local".</summary>
-    public static RegionPrefix Parse(string text)
-    {
-        var parts = text.Split('=', 2, StringSplitOptions.TrimEntries);
-        if (parts.Length != 2 || parts[1] is not ("remote" or "local"))
-        {
-            throw new FormatException($"'{text}': a region prefix is CIDR=remote or CIDR=local.");
-        }
-
-        var cidr = parts[0].Split('/', 2);
-        if (!IPAddress.TryParse(cidr[0], out var address) || cidr.Length != 2 || !int.TryParse(cidr[1], out int length))
-        {
-            throw new FormatException($"'{text}': '{parts[0]}' is not an address/length prefix.");
-        }
-
-        int max = address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
-        if (length < 0 || length > max)
-        {
-            throw new FormatException($"'{text}': prefix length must be 0..{max}.");
-        }
-
-        return new RegionPrefix(address, length, parts[1] == "remote");
-    }
-}
-
 /// <summary>
 /// The loaded programs attached to the watched interfaces, and the operations a run needs: arm
 /// at an instant, read the bins, reset them. Not thread-safe: one run owner drives it.
