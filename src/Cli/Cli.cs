@@ -5,6 +5,7 @@ using Millisampler.Cli.Analyze;
 using Millisampler.Cli.Captures;
 using Millisampler.Cli.Export;
 using Millisampler.Cli.Racks;
+using Millisampler.Cli.Sweeps;
 
 namespace Millisampler.Cli;
 
@@ -85,6 +86,7 @@ public static class Cli
             CapturesCommand.Create(env),
             ExportCommand.Create(env),
             AnalyzeCommand.Create(env),
+            SweepsCommand.Create(env),
         };
 
     private static int Fail(CliEnvironment env, string message, int exitCode)

@@ -13,7 +13,6 @@ public static partial class CoordinatorApp
         ["--grpc-url"] = "Coordinator:Endpoints:GrpcUrl",
         ["--http-url"] = "Coordinator:Endpoints:HttpUrl",
         ["--db"] = "Coordinator:Storage:DatabasePath",
-        ["--sweep-period"] = "Coordinator:Captures:SweepPeriod",
         ["--id"] = "Coordinator:Membership:CoordinatorId",
     };
 
@@ -80,6 +79,7 @@ public static partial class CoordinatorApp
         Check<Membership.MembershipOptions>(services, errors);
         Check<Captures.CaptureOptions>(services, errors);
         Check<Storage.StorageOptions>(services, errors);
+        Check<Sweeps.SweepOptions>(services, errors);
         Check<Api.EndpointOptions>(services, errors);
         Check<Api.RateLimitOptions>(services, errors);
         return errors;

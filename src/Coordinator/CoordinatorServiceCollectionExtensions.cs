@@ -8,6 +8,7 @@ using Millisampler.Coordinator.Captures;
 using Millisampler.Coordinator.Health;
 using Millisampler.Coordinator.Membership;
 using Millisampler.Coordinator.Storage;
+using Millisampler.Coordinator.Sweeps;
 
 namespace Millisampler.Coordinator;
 
@@ -54,7 +55,13 @@ public static class CoordinatorServiceCollectionExtensions
         services.AddSingleton<CaptureService>();
         services.AddSingleton<CaptureRateLimiter>();
         services.AddHostedService(sp => sp.GetRequiredService<CaptureService>());
-        services.AddHostedService<ContentionSweep>();
+        AddOptions<SweepOptions>(services, configuration, SweepOptions.SectionName);
+        services.AddSingleton<ISweepStore>(sp => sp.GetRequiredService<SqlStore>());
+        services.AddSingleton<SweepReporter>();
+        services.AddSingleton<SweepService>();
+        services.AddSingleton<ISweepCaptures, CoordinatorSweepCaptures>();
+        services.AddSingleton<SweepRunner>();
+        services.AddHostedService(sp => sp.GetRequiredService<SweepRunner>());
 
         services.AddSingleton<RackResults>();
         services.AddSingleton<CoordinatorMetrics>();
@@ -73,7 +80,9 @@ public static class CoordinatorServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(app);
         app.MapGrpcService<CoordinatorGrpcService>();
         app.MapGrpcService<MembershipGrpcService>();
+        app.MapGrpcService<SweepGrpcService>();
         app.MapCoordinatorJsonApi();
+        app.MapSweepJsonApi();
         return app;
     }
 

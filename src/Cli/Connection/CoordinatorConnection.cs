@@ -44,6 +44,7 @@ internal sealed class CoordinatorConnection : IDisposable
             ThrowOperationCanceledOnCancellation = true,
         });
         Client = new CoordinatorService.CoordinatorServiceClient(_channel);
+        Sweeps = new SweepService.SweepServiceClient(_channel);
     }
 
     /// <summary>The coordinator's address as given.</summary>
@@ -51,6 +52,23 @@ internal sealed class CoordinatorConnection : IDisposable
 
     /// <summary>The generated client; wrap calls in <see cref="CallAsync{T}"/> so failures read well.</summary>
     public CoordinatorService.CoordinatorServiceClient Client { get; }
+
+    /// <summary>The sweep service on the same channel; wrap calls in <see cref="CallSweepsAsync{T}"/>.</summary>
+    public SweepService.SweepServiceClient Sweeps { get; }
+
+    /// <summary>Runs one SweepService call; a gRPC failure becomes a <see cref="CliException"/>.</summary>
+    public async Task<T> CallSweepsAsync<T>(Func<SweepService.SweepServiceClient, CancellationToken, Task<T>> call,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call(Sweeps, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException e)
+        {
+            throw Translate(e);
+        }
+    }
 
     /// <summary>Opens a channel (lazily: nothing is sent before the first call).</summary>
     public static CoordinatorConnection Open(Uri address) => new(address);

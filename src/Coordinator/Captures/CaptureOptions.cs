@@ -79,18 +79,6 @@ public sealed class CaptureOptions
     /// <summary>Link speed used for a host that reports none (veth), bits/s; 0 = none: such a host is stored but not analysed.</summary>
     [Range(0, 1e13)]
     public double FallbackLinkSpeedBitsPerSecond { get; set; }
-
-    /// <summary>Period of the contention sweep (a capture of every rack); 0 = off. Default off.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00", ParseLimitsInInvariantCulture = true)]
-    public TimeSpan SweepPeriod { get; set; } = TimeSpan.Zero;
-
-    /// <summary>Bin width of sweep captures. Default 1 ms.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.0001", "00:00:01", ParseLimitsInInvariantCulture = true)]
-    public TimeSpan SweepBinWidth { get; set; } = TimeSpan.FromMilliseconds(1);
-
-    /// <summary>Bins of sweep captures. Default 2,000.</summary>
-    [Range(1, (int)CaptureLimits.MaxBins)]
-    public int SweepBins { get; set; } = (int)CaptureLimits.MaxBins;
 }
 
 /// <summary>Rules between fields that data annotations cannot state.</summary>
@@ -112,20 +100,6 @@ internal sealed class CaptureOptionsValidator : IValidateOptions<CaptureOptions>
         if (o.RetryMaxDelay < o.RetryBaseDelay)
         {
             errors.Add($"{nameof(CaptureOptions.RetryMaxDelay)} ({o.RetryMaxDelay}) must not be below {nameof(CaptureOptions.RetryBaseDelay)} ({o.RetryBaseDelay}).");
-        }
-
-        if (o.SweepPeriod > TimeSpan.Zero)
-        {
-            TimeSpan length = o.SweepBinWidth * o.SweepBins;
-            if (length > o.MaxCaptureDuration)
-            {
-                errors.Add($"{nameof(CaptureOptions.SweepBins)} × {nameof(CaptureOptions.SweepBinWidth)} ({length}) must not exceed {nameof(CaptureOptions.MaxCaptureDuration)} ({o.MaxCaptureDuration}).");
-            }
-
-            if (o.SweepPeriod <= length + o.LeadTimeCeiling)
-            {
-                errors.Add($"{nameof(CaptureOptions.SweepPeriod)} ({o.SweepPeriod}) must exceed a sweep capture's length ({length}) plus {nameof(CaptureOptions.LeadTimeCeiling)} ({o.LeadTimeCeiling}).");
-            }
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

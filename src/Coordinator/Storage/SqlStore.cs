@@ -15,7 +15,7 @@ namespace Millisampler.Coordinator.Storage;
 /// Each row keeps the protobuf message as a blob (the wire format is the schema, so fields added to the contracts
 /// are stored without a migration) next to indexed columns for the queries. Every write is one transaction.
 /// </summary>
-internal abstract partial class SqlStore : ICaptureStore, ILeaseStore, IDisposable
+internal abstract partial class SqlStore : ICaptureStore, ILeaseStore, ISweepStore, IDisposable
 {
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly SemaphoreSlim _initLock = new(1, 1);
@@ -278,7 +278,14 @@ internal abstract partial class SqlStore : ICaptureStore, ILeaseStore, IDisposab
             await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
-    protected async Task WriteAsync(Func<DbConnection, DbTransaction, Task> write, CancellationToken cancellationToken)
+    protected async Task WriteAsync(Func<DbConnection, DbTransaction, Task> write, CancellationToken cancellationToken) =>
+        await WriteAsync<bool>(async (connection, tx) =>
+        {
+            await write(connection, tx).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+
+    protected async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> write, CancellationToken cancellationToken)
     {
         await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
         if (SerializeWrites)
@@ -290,8 +297,9 @@ internal abstract partial class SqlStore : ICaptureStore, ILeaseStore, IDisposab
         {
             await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using DbTransaction tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await write(connection, tx).ConfigureAwait(false);
+            T result = await write(connection, tx).ConfigureAwait(false);
             await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return result;
         }
         finally
         {

@@ -53,7 +53,7 @@ public sealed class ConfigurationTests
         int code;
         try
         {
-            code = await CoordinatorApp.RunAsync(["--grpc-url", "ftp://x:1", "--Coordinator:Captures:SweepBins=0"]);
+            code = await CoordinatorApp.RunAsync(["--grpc-url", "ftp://x:1", "--Coordinator:Sweeps:TickInterval=00:00:00"]);
         }
         finally
         {
@@ -64,7 +64,7 @@ public sealed class ConfigurationTests
         string text = stderr.ToString();
         Assert.StartsWith("millisampler-coordinator: invalid configuration:", text);
         Assert.Contains("GrpcUrl", text);
-        Assert.Contains("SweepBins", text);
+        Assert.Contains("TickInterval", text);
         Assert.DoesNotContain("   at ", text);
     }
 

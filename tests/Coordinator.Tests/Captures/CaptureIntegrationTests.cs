@@ -377,32 +377,3 @@ public sealed class IntegrationCollection
     /// <summary>Integration tests run one at a time: they measure lead times on a 2-core machine.</summary>
     public const string Name = "Coordinator integration";
 }
-
-/// <summary>The contention sweep: one capture per rack, busy racks skipped.</summary>
-[Collection(IntegrationCollection.Name)]
-public sealed class ContentionSweepTests
-{
-    [Fact]
-    public async Task SweepOnce_TwoRacks_OneCapturePerRackAndBusyRacksSkipped()
-    {
-        await using TestCoordinator c = await TestCoordinator.StartAsync(null,
-            "--Coordinator:Captures:SweepPeriod=01:00:00", "--Coordinator:Captures:SweepBins=200");
-        await c.AddAgentsAsync(2, rack: "r1");
-        await c.AddAgentsAsync(2, rack: "r2");
-        Millisampler.Coordinator.Captures.ContentionSweep sweep = c.App.Services
-            .GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<Millisampler.Coordinator.Captures.ContentionSweep>().Single();
-
-        Assert.Equal(2, await sweep.SweepOnceAsync(CancellationToken.None));
-        Assert.Equal(0, await sweep.SweepOnceAsync(CancellationToken.None));
-
-        ListCapturesResponse list = await c.Client.ListCapturesAsync(new ListCapturesRequest());
-        Assert.Equal(["r1", "r2"], list.Captures.Select(x => x.Rack).Order());
-        foreach (Capture x in list.Captures)
-        {
-            Capture done = await c.WaitForEndAsync(x.CaptureId);
-            Assert.Equal(CaptureState.Analysed, done.State);
-            Assert.Equal(200u, done.Bins);
-            Assert.Equal(1_000_000, done.BinWidthNs);
-        }
-    }
-}

@@ -156,9 +156,6 @@ Agent:AdvertisedAddress) come from the downward API in the DaemonSet instead.
 {{- $_ := set $env "Coordinator__Captures__LeadTimeCeiling" $c.captures.leadTimeCeiling -}}
 {{- $_ := set $env "Coordinator__Captures__MaxQueuedPerRack" (int64 $c.captures.maxQueuedPerRack) -}}
 {{- $_ := set $env "Coordinator__Captures__FallbackLinkSpeedBitsPerSecond" (int64 $c.captures.fallbackLinkSpeedBitsPerSecond) -}}
-{{- $_ := set $env "Coordinator__Captures__SweepPeriod" $c.captures.sweepPeriod -}}
-{{- $_ := set $env "Coordinator__Captures__SweepBinWidth" $c.captures.sweepBinWidth -}}
-{{- $_ := set $env "Coordinator__Captures__SweepBins" (int64 $c.captures.sweepBins) -}}
 {{- $_ := set $env "Coordinator__Storage__DatabasePath" "/var/lib/millisampler/coordinator/coordinator.db" -}}
 {{- $_ := set $env "Coordinator__Storage__RetentionDays" (int64 $c.storage.retentionDays) -}}
 {{- range $key, $value := $c.settings }}
