@@ -5,8 +5,10 @@ using Millisampler.Coordinator.Agents;
 using Millisampler.Coordinator.Api;
 using Millisampler.Coordinator.Captures;
 using Millisampler.Coordinator.Membership;
+using Millisampler.Coordinator.Security;
 using Millisampler.Coordinator.Storage;
 using Millisampler.Coordinator.Time;
+using Millisampler.ServiceDefaults.Security;
 
 namespace Millisampler.Coordinator;
 
@@ -46,6 +48,8 @@ public static class CoordinatorServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<CaptureService>());
         services.AddHostedService<ContentionSweep>();
 
+        services.AddTransportSecurity(configuration);
+        services.AddCoordinatorAuthentication(configuration);
         services.AddGrpc();
         services.AddSingleton<KestrelEndpoints>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>>(sp => sp.GetRequiredService<KestrelEndpoints>());
@@ -56,6 +60,8 @@ public static class CoordinatorServiceCollectionExtensions
     public static WebApplication MapCoordinator(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapGrpcService<CoordinatorGrpcService>();
         app.MapGrpcService<MembershipGrpcService>();
         app.MapCoordinatorJsonApi();

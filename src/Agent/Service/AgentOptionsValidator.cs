@@ -22,7 +22,10 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         var errors = new List<string>();
         const string S = AgentOptions.SectionName + ":";
 
-        CheckListen(S + nameof(o.Listen), o.Listen, errors);
+        if (!string.IsNullOrWhiteSpace(o.Listen))
+        {
+            CheckListen(S + nameof(o.Listen), o.Listen, errors);
+        }
         if (o.Interfaces.Count == 0 || o.Interfaces.Any(string.IsNullOrWhiteSpace))
         {
             errors.Add($"{S}{nameof(o.Interfaces)}: name at least one interface to watch (e.g. {S}Interfaces:0=eth0), no empty names.");
@@ -182,7 +185,7 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
     {
         if (string.IsNullOrWhiteSpace(url))
         {
-            errors.Add($"{field}: must be a URL like http://0.0.0.0:7300.");
+            errors.Add($"{field}: must be a URL like https://198.18.0.2:7300.");
             return;
         }
         foreach (var one in url.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -194,12 +197,12 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
             }
             catch (FormatException)
             {
-                errors.Add($"{field}: '{one}' is not a URL like http://0.0.0.0:7300.");
+                errors.Add($"{field}: '{one}' is not a URL like https://198.18.0.2:7300.");
                 continue;
             }
-            if (!string.Equals(address.Scheme, "http", StringComparison.OrdinalIgnoreCase))
+            if (address.Scheme is not ("http" or "https"))
             {
-                errors.Add($"{field}: '{one}' must use http:// (the agent serves gRPC over cleartext HTTP/2).");
+                errors.Add($"{field}: '{one}' must use https:// (or http:// in insecure mode).");
             }
             else if (address.Port is < 0 or > 65535)
             {
@@ -212,8 +215,8 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         }
     }
 
-    /// <summary>The URI for host:port or an http(s) URL with a port; null when unusable.</summary>
-    internal static Uri? ToUri(string address)
+    /// <summary>The URI for host:port (https:// unless <paramref name="insecure"/>) or an http(s) URL with a port; null when unusable.</summary>
+    internal static Uri? ToUri(string address, bool insecure = false)
     {
         if (string.IsNullOrWhiteSpace(address))
         {
@@ -221,7 +224,7 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         }
 
         bool hasScheme = address.Contains("://", StringComparison.Ordinal);
-        if (!Uri.TryCreate(hasScheme ? address : "http://" + address, UriKind.Absolute, out var uri))
+        if (!Uri.TryCreate(hasScheme ? address : (insecure ? "http://" : "https://") + address, UriKind.Absolute, out var uri))
         {
             return null;
         }
