@@ -84,14 +84,12 @@ struct {
 struct ms_pkt {
 	struct ms_flow_key key;
 	__u8 dir;        /* 0 when the packet goes lo->hi in the canonical key */
-	__u8 is_ip;
 	__u8 ce;
-	__u8 has_ports;
 	__u8 is_tcp;
 	__u8 tcp_flags;  /* bit 0: SYN, bit 1: FIN */
 	__u32 seq;
 	__u32 payload;   /* TCP payload bytes */
-	__u32 hdr_len;   /* L2 to end of the transport header: what every GSO segment repeats */
+	__u32 hdr_len;   /* L2 to end of the last header parsed: what every GSO segment repeats */
 	__u16 ip_id;     /* IPv4 identification of the (first) segment */
 	__u32 remote[4]; /* the peer's address (source on ingress, destination on egress) */
 };
@@ -106,6 +104,191 @@ static __always_inline void ms_stat_not_parsed(void)
 	if (s)
 		s->not_parsed++;
 }
+
+/*
+ * Header parsing, one small helper per header. Each takes the cursor, checks that its header
+ * lies in the linear area, fills what it learns and moves the cursor past it. A helper returns
+ * the protocol of the next header, or MS_PARSE_FAIL when its own header is out of reach or
+ * malformed; nothing after a failure is read.
+ */
+#define MS_PARSE_FAIL (-1)
+/* Largest header offset we follow (4 extension headers of up to 2 KB fit easily). */
+#define MS_MAX_HDR_OFF 0x3fff
+
+/* Where the next header starts, as an offset from data kept small and bounded for the verifier. */
+struct ms_cursor {
+	void *data;
+	void *end;
+	__u32 off;
+};
+
+/* The next len bytes at the cursor, or NULL when they are not all in the linear area. */
+static __always_inline void *ms_cursor_header(const struct ms_cursor *c, __u32 len)
+{
+	void *h = c->data + c->off;
+
+	if (c->off > MS_MAX_HDR_OFF || h + len > c->end)
+		return NULL;
+	return h;
+}
+
+struct ms_vlan_hdr {
+	__be16 tci;
+	__be16 encap_proto;
+};
+
+/* Ethernet and at most one VLAN tag; returns the EtherType (network order). */
+static __always_inline int ms_parse_eth(struct ms_cursor *c)
+{
+	struct ethhdr *eth = ms_cursor_header(c, sizeof(*eth));
+	__be16 proto;
+
+	if (!eth)
+		return MS_PARSE_FAIL;
+	c->off += sizeof(*eth);
+	proto = eth->h_proto;
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+		struct ms_vlan_hdr *vh = ms_cursor_header(c, sizeof(*vh));
+
+		if (!vh)
+			return MS_PARSE_FAIL;
+		c->off += sizeof(*vh);
+		proto = vh->encap_proto;
+	}
+	return proto;
+}
+
+/*
+ * The end of the IP packet as an offset from data. The frame may be a GSO/GRO super-packet: the
+ * IP length field then covers one segment (or is 0), so the frame's length wins when shorter.
+ */
+static __always_inline __u64 ms_ip_end(__u32 l3_off, __u64 ip_len, __u64 frame_len)
+{
+	return (ip_len && l3_off + ip_len < frame_len) ? l3_off + ip_len : frame_len;
+}
+
+/*
+ * IPv4: fills the addresses, family, protocol, CE mark and IP ID. Returns the protocol whose
+ * header follows, or IPPROTO_NONE for a later fragment (only the first carries the transport header).
+ */
+static __always_inline int ms_parse_ipv4(struct ms_cursor *c, struct ms_pkt *p, __u32 *src, __u32 *dst,
+					 __u64 frame_len, __u64 *ip_end)
+{
+	struct iphdr *iph = ms_cursor_header(c, sizeof(*iph));
+
+	if (!iph)
+		return MS_PARSE_FAIL;
+	__u32 ihl = iph->ihl * 4;
+
+	if (ihl < sizeof(*iph))
+		return MS_PARSE_FAIL;
+	p->ce = (iph->tos & 3) == 3;
+	p->key.family = 4;
+	p->key.proto = iph->protocol;
+	p->ip_id = bpf_ntohs(iph->id);
+	src[0] = iph->saddr;
+	dst[0] = iph->daddr;
+	*ip_end = ms_ip_end(c->off, bpf_ntohs(iph->tot_len), frame_len);
+	c->off += ihl;
+	if (iph->frag_off & bpf_htons(0x1fff))
+		return IPPROTO_NONE;
+	return iph->protocol;
+}
+
+/* The fixed IPv6 header: fills the addresses, family, CE mark and protocol; returns its next header. */
+static __always_inline int ms_parse_ipv6(struct ms_cursor *c, struct ms_pkt *p, __u32 *src, __u32 *dst,
+					 __u64 frame_len, __u64 *ip_end)
+{
+	struct ipv6hdr *ip6 = ms_cursor_header(c, sizeof(*ip6));
+
+	if (!ip6)
+		return MS_PARSE_FAIL;
+	p->ce = ((bpf_ntohl(*(__be32 *)ip6) >> 20) & 3) == 3;
+	p->key.family = 6;
+	p->key.proto = ip6->nexthdr;
+	__builtin_memcpy(src, &ip6->saddr, 16);
+	__builtin_memcpy(dst, &ip6->daddr, 16);
+	*ip_end = ms_ip_end(c->off, sizeof(*ip6) + bpf_ntohs(ip6->payload_len), frame_len);
+	c->off += sizeof(*ip6);
+	return ip6->nexthdr;
+}
+
+struct ms_ipv6_ext {
+	__u8 nexthdr;
+	__u8 len;       /* 8-byte units beyond the first 8 (not in a fragment header) */
+	__be16 frag;    /* fragment header only: offset (13 bits) and flags */
+};
+
+/*
+ * Walks up to MS_MAX_IPV6_EXT extension headers from next. Returns the header after them
+ * (IPPROTO_NONE for a later fragment), or MS_PARSE_FAIL when one is out of reach; either way
+ * *proto holds the last next-header value known, the flow's protocol.
+ */
+static __always_inline int ms_skip_ipv6_ext(struct ms_cursor *c, int next, __u8 *proto)
+{
+#pragma unroll
+	for (int i = 0; i < MS_MAX_IPV6_EXT; i++) {
+		if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING &&
+		    next != IPPROTO_DSTOPTS && next != IPPROTO_FRAGMENT)
+			break;
+		struct ms_ipv6_ext *ext = ms_cursor_header(c, sizeof(*ext));
+
+		if (!ext)
+			return MS_PARSE_FAIL;
+		if (next == IPPROTO_FRAGMENT) {
+			next = (ext->frag & bpf_htons(0xfff8)) ? IPPROTO_NONE : ext->nexthdr;
+			c->off += 8;
+		} else {
+			next = ext->nexthdr;
+			c->off += (ext->len + 1) * 8;
+		}
+		*proto = next;
+	}
+	return next;
+}
+
+/* TCP: ports, sequence, flags and payload length (the IP packet ends at ip_end). */
+static __always_inline int ms_parse_tcp(struct ms_cursor *c, struct ms_pkt *p, __u64 ip_end,
+					__u16 *sport, __u16 *dport)
+{
+	struct tcphdr *th = ms_cursor_header(c, sizeof(*th));
+
+	if (!th)
+		return MS_PARSE_FAIL;
+	__u32 hlen = th->doff * 4;
+
+	if (hlen < sizeof(*th))
+		return MS_PARSE_FAIL;
+	__u64 l4_len = ip_end > c->off ? ip_end - c->off : 0;
+
+	*sport = bpf_ntohs(th->source);
+	*dport = bpf_ntohs(th->dest);
+	p->is_tcp = 1;
+	p->seq = bpf_ntohl(th->seq);
+	p->payload = l4_len > hlen ? (__u32)(l4_len - hlen) : 0;
+	p->tcp_flags = (th->syn ? 1 : 0) | (th->fin ? 2 : 0);
+	c->off += hlen;
+	return IPPROTO_NONE;
+}
+
+static __always_inline int ms_parse_udp(struct ms_cursor *c, __u16 *sport, __u16 *dport)
+{
+	struct udphdr *uh = ms_cursor_header(c, sizeof(*uh));
+
+	if (!uh)
+		return MS_PARSE_FAIL;
+	*sport = bpf_ntohs(uh->source);
+	*dport = bpf_ntohs(uh->dest);
+	c->off += sizeof(*uh);
+	return IPPROTO_NONE;
+}
+
+/* What ms_parse found. Only MS_PARSED packets have a flow; every packet counts its bytes. */
+enum ms_parse_result {
+	MS_NOT_IP,      /* neither IPv4 nor IPv6 */
+	MS_NOT_PARSED,  /* the IP header is out of reach or malformed (ms_stats.not_parsed) */
+	MS_PARSED,      /* addresses known; ports too unless a later header was cut off */
+};
 
 /* Compares (a, pa) with (b, pb); negative when a sorts first. */
 static __always_inline int ms_cmp_endpoint(const __u32 *a, __u16 pa, const __u32 *b, __u16 pb)
@@ -138,146 +321,49 @@ static __always_inline void ms_canonicalize(struct ms_pkt *p, const __u32 *src, 
 	}
 }
 
-/* Parses TCP/UDP ports (and TCP sequence state) at l4; end_l3 is where the IP payload ends. */
-static __always_inline void ms_parse_l4(struct ms_pkt *p, void *l4, void *data_end, __u64 l4_len,
-					__u16 *sport, __u16 *dport)
-{
-	if (p->key.proto == IPPROTO_TCP) {
-		struct tcphdr *th = l4;
-
-		if ((void *)(th + 1) > data_end)
-			return;
-		__u32 hlen = th->doff * 4;
-
-		if (hlen < sizeof(*th))
-			return;
-		*sport = bpf_ntohs(th->source);
-		*dport = bpf_ntohs(th->dest);
-		p->hdr_len += hlen;
-		p->has_ports = 1;
-		p->is_tcp = 1;
-		p->seq = bpf_ntohl(th->seq);
-		p->payload = l4_len > hlen ? (__u32)(l4_len - hlen) : 0;
-		p->tcp_flags = (th->syn ? 1 : 0) | (th->fin ? 2 : 0);
-	} else if (p->key.proto == IPPROTO_UDP) {
-		struct udphdr *uh = l4;
-
-		if ((void *)(uh + 1) > data_end)
-			return;
-		*sport = bpf_ntohs(uh->source);
-		*dport = bpf_ntohs(uh->dest);
-		p->hdr_len += sizeof(*uh);
-		p->has_ports = 1;
-	}
-}
-
 /*
- * Parses Ethernet (one VLAN tag at most), IPv4 or IPv6 and TCP/UDP. Returns 0 when the packet
- * is not IP or its headers are out of reach; the caller still counts its bytes and packets.
- * Header offsets are kept as small bounded scalars so the verifier can check every access.
+ * Parses Ethernet (one VLAN tag at most), IPv4 or IPv6 with its extension headers, and TCP or
+ * UDP. Once the IP header is read the packet has its flow: when a later header (an IPv6
+ * extension header, TCP, UDP) is cut off, the flow is keyed on the addresses and the last
+ * protocol known, without ports, and ms_stats.not_parsed counts it.
  */
-static __always_inline int ms_parse(struct __sk_buff *skb, bool ingress, struct ms_pkt *p)
+static __always_inline enum ms_parse_result ms_parse(struct __sk_buff *skb, bool ingress, struct ms_pkt *p)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
-	struct ethhdr *eth = data;
+	struct ms_cursor c = {
+		.data = (void *)(long)skb->data,
+		.end = (void *)(long)skb->data_end,
+	};
 	__u32 src[4] = {}, dst[4] = {};
 	__u16 sport = 0, dport = 0;
-	__u32 l3_off = sizeof(*eth);
-	__u16 proto;
+	__u64 ip_end = 0;
+	int next;
+	int eth_proto = ms_parse_eth(&c);
 
-	if ((void *)(eth + 1) > data_end)
-		return 0;
-	proto = eth->h_proto;
-	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
-		__be16 *inner = data + l3_off + 2;
-
-		if ((void *)(inner + 1) > data_end)
-			return 0;
-		proto = *inner;
-		l3_off += 4;
+	if (eth_proto == bpf_htons(ETH_P_IP))
+		next = ms_parse_ipv4(&c, p, src, dst, skb->len, &ip_end);
+	else if (eth_proto == bpf_htons(ETH_P_IPV6))
+		next = ms_parse_ipv6(&c, p, src, dst, skb->len, &ip_end);
+	else
+		return MS_NOT_IP;
+	if (next == MS_PARSE_FAIL) {
+		ms_stat_not_parsed();
+		return MS_NOT_PARSED;
 	}
 
-	/* The frame may be a GSO/GRO super-packet: the IP length then covers all its segments. */
-	__u64 frame_end = skb->len;
+	/* The addresses are known from here on: whatever follows, the packet has its own flow. */
+	if (p->key.family == 6)
+		next = ms_skip_ipv6_ext(&c, next, &p->key.proto);
+	if (next == IPPROTO_TCP && c.off < ip_end)
+		next = ms_parse_tcp(&c, p, ip_end, &sport, &dport);
+	else if (next == IPPROTO_UDP && c.off < ip_end)
+		next = ms_parse_udp(&c, &sport, &dport);
+	if (next == MS_PARSE_FAIL)
+		ms_stat_not_parsed();
 
-	if (proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *iph = data + l3_off;
-
-		if ((void *)(iph + 1) > data_end) {
-			ms_stat_not_parsed();
-			return 0;
-		}
-		__u32 ihl = iph->ihl * 4;
-
-		if (ihl < sizeof(*iph))
-			return 0;
-		p->is_ip = 1;
-		p->ce = (iph->tos & 3) == 3;
-		p->key.family = 4;
-		p->key.proto = iph->protocol;
-		src[0] = iph->saddr;
-		dst[0] = iph->daddr;
-		p->ip_id = bpf_ntohs(iph->id);
-
-		__u64 tot = bpf_ntohs(iph->tot_len);
-		__u64 ip_end = (tot && l3_off + tot < frame_end) ? l3_off + tot : frame_end;
-		__u32 l4_off = l3_off + ihl;
-
-		p->hdr_len = l4_off;
-		/* Only the first fragment carries the transport header. */
-		if (!(iph->frag_off & bpf_htons(0x1fff)) && l4_off < ip_end)
-			ms_parse_l4(p, data + l4_off, data_end, ip_end - l4_off, &sport, &dport);
-	} else if (proto == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr *ip6 = data + l3_off;
-
-		if ((void *)(ip6 + 1) > data_end) {
-			ms_stat_not_parsed();
-			return 0;
-		}
-		p->is_ip = 1;
-		p->ce = ((bpf_ntohl(*(__be32 *)ip6) >> 20) & 3) == 3;
-		p->key.family = 6;
-		__builtin_memcpy(src, &ip6->saddr, 16);
-		__builtin_memcpy(dst, &ip6->daddr, 16);
-
-		__u64 plen = bpf_ntohs(ip6->payload_len);
-		__u64 ip_end = (plen && l3_off + 40 + plen < frame_end) ? l3_off + 40 + plen : frame_end;
-		__u8 next = ip6->nexthdr;
-		__u32 off = l3_off + sizeof(*ip6);
-
-#pragma unroll
-		for (int i = 0; i < MS_MAX_IPV6_EXT; i++) {
-			if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING &&
-			    next != IPPROTO_DSTOPTS && next != IPPROTO_FRAGMENT)
-				break;
-			__u8 *ext = data + off;
-
-			if ((void *)(ext + 4) > data_end)
-				return 1;
-			if (next == IPPROTO_FRAGMENT) {
-				/* Only the first fragment (offset 0) carries the transport header. */
-				__be16 frag = *(__be16 *)(ext + 2);
-
-				next = (frag & bpf_htons(0xfff8)) ? IPPROTO_NONE : ext[0];
-				off += 8;
-			} else {
-				next = ext[0];
-				off += (ext[1] + 1) * 8;
-			}
-			off &= 0x3fff;
-		}
-		p->key.proto = next;
-		p->hdr_len = off;
-		if (off < ip_end)
-			ms_parse_l4(p, data + off, data_end, ip_end - off, &sport, &dport);
-	} else {
-		return 0;
-	}
-
+	p->hdr_len = c.off;
 	__builtin_memcpy(p->remote, ingress ? src : dst, 16);
 	ms_canonicalize(p, src, sport, dst, dport);
-	return 1;
+	return MS_PARSED;
 }
 
 /* A 64-bit mix of the canonical key, for the flow's sketch bit. */
@@ -475,7 +561,7 @@ static __always_inline int ms_handle(struct __sk_buff *skb, bool ingress, bool t
 	 * after this hook (software GSO), and which the NIC received (GRO).
 	 */
 	struct ms_pkt p = {};
-	int parsed = ms_parse(skb, ingress, &p);
+	bool parsed = ms_parse(skb, ingress, &p) == MS_PARSED;
 	__u32 segs = skb->gso_size ? (skb->gso_segs ? skb->gso_segs : 1) : 1;
 	__u64 len = skb->len;
 

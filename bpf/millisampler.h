@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Types shared by the kernel program and the agent. Every struct here is mirrored in
- * src/Agent/Bpf/Native/SharedTypes.cs with [StructLayout(LayoutKind.Sequential)], and a test
- * checks that the sizes the loaded object reports match the C# ones.
+ * src/Agent/Bpf/Native/SharedTypes.cs with [StructLayout(LayoutKind.Sequential)], and so is every
+ * constant below. LoaderTests checks the sizes the loaded object reports; SharedLayoutTests compiles
+ * this header and checks every field offset and constant against the C# side.
  */
 #ifndef MILLISAMPLER_H
 #define MILLISAMPLER_H
@@ -92,7 +93,7 @@ struct ms_prefix_value {
 struct ms_stats {
 	__u64 armed_early;      /* packets while armed but before the start instant */
 	__u64 armed_late;       /* packets while armed but after the last bin */
-	__u64 not_parsed;       /* IP packets whose headers were not in the linear area */
+	__u64 not_parsed;       /* IP packets with a header cut off (not in the linear area) or malformed */
 	__u64 flow_insert_fail; /* flow table insert failures */
 };
 

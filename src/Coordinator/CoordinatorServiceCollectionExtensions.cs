@@ -31,6 +31,7 @@ public static class CoordinatorServiceCollectionExtensions
         AddOptions<EndpointOptions>(services, configuration, EndpointOptions.SectionName);
         services.AddSingleton<IValidateOptions<CaptureOptions>, CaptureOptionsValidator>();
         services.AddSingleton<IValidateOptions<EndpointOptions>, EndpointOptionsValidator>();
+        services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<TaiClock, SystemTaiClock>();
@@ -39,7 +40,13 @@ public static class CoordinatorServiceCollectionExtensions
         services.AddSingleton<MembershipRegistry>();
         services.AddHostedService<AgentProber>();
 
-        services.AddSingleton<CaptureStore>();
+        services.AddSingleton<SqlStore>(sp => sp.GetRequiredService<IOptions<StorageOptions>>().Value.Provider switch
+        {
+            StorageProvider.Postgres => ActivatorUtilities.CreateInstance<PostgresStore>(sp),
+            _ => ActivatorUtilities.CreateInstance<SqliteStore>(sp),
+        });
+        services.AddSingleton<ICaptureStore>(sp => sp.GetRequiredService<SqlStore>());
+        services.AddSingleton<ILeaseStore>(sp => sp.GetRequiredService<SqlStore>());
         services.AddSingleton<RackLanes>();
         services.AddSingleton<RunScheduler>();
         services.AddSingleton<RunCollector>();

@@ -191,7 +191,7 @@ internal sealed unsafe class KernelSampler : IDisposable
         foreach (var p in prefixes)
         {
             var key = ToKey(p);
-            uint value = p.CrossRegion ? 1u : 0u;
+            var value = new MsPrefixValue { Region = p.CrossRegion ? MsRegion.Remote : MsRegion.Local };
             int err = LibBpf.MapUpdateElem(_object.PrefixesFd, &key, &value, LibBpf.UpdateAny);
             if (err != 0)
             {
@@ -208,7 +208,7 @@ internal sealed unsafe class KernelSampler : IDisposable
         }
     }
 
-    private static MsPrefixKey ToKey(RegionPrefix p)
+    internal static MsPrefixKey ToKey(RegionPrefix p)
     {
         var key = new MsPrefixKey();
         Span<byte> addr = new(key.Address, 16);
@@ -299,7 +299,7 @@ internal sealed unsafe class KernelSampler : IDisposable
         return sum;
     }
 
-    /// <summary>Program ids of the attached ingress and egress programs (for tests and benchmarks).</summary>
+    /// <summary>The loaded object: its program and map descriptors (for tests and benchmarks).</summary>
     internal SamplerObject Object => _object;
 
     public void Dispose()

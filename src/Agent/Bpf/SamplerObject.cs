@@ -116,7 +116,7 @@ internal sealed unsafe class SamplerObject : IDisposable
         BinsFd = _object.MapFd("ms_bins", sizeof(MsBin));
         SketchFd = _object.MapFd("ms_sketch", sizeof(MsSketch));
         FlowsFd = _object.MapFd("ms_flows", sizeof(MsFlow));
-        PrefixesFd = _object.MapFd("ms_prefixes", sizeof(uint));
+        PrefixesFd = _object.MapFd("ms_prefixes", sizeof(MsPrefixValue));
         StatsFd = _object.MapFd("ms_stats", sizeof(MsStats));
         MaxBins = _object.MaxEntries("ms_bins");
         MaxFlows = _object.MaxEntries("ms_flows");

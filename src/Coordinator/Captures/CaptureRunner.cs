@@ -18,7 +18,7 @@ internal sealed partial class CaptureRunner
     private readonly MembershipRegistry _registry;
     private readonly RunScheduler _scheduler;
     private readonly RunCollector _collector;
-    private readonly CaptureStore _store;
+    private readonly ICaptureStore _store;
     private readonly RackLanes _lanes;
     private readonly TaiClock _clock;
     private readonly TimeProvider _time;
@@ -26,7 +26,7 @@ internal sealed partial class CaptureRunner
     private readonly string _coordinatorId;
     private readonly ILogger<CaptureRunner> _logger;
 
-    public CaptureRunner(MembershipRegistry registry, RunScheduler scheduler, RunCollector collector, CaptureStore store,
+    public CaptureRunner(MembershipRegistry registry, RunScheduler scheduler, RunCollector collector, ICaptureStore store,
         RackLanes lanes, TaiClock clock, TimeProvider time, IOptions<CaptureOptions> options,
         IOptions<MembershipOptions> membership, ILogger<CaptureRunner> logger)
     {

@@ -22,13 +22,13 @@ internal sealed partial class CaptureService : IHostedService, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly MembershipRegistry _registry;
     private readonly CaptureRunner _runner;
-    private readonly CaptureStore _store;
+    private readonly ICaptureStore _store;
     private readonly RackLanes _lanes;
     private readonly TimeProvider _time;
     private readonly CaptureOptions _options;
     private readonly ILogger<CaptureService> _logger;
 
-    public CaptureService(MembershipRegistry registry, CaptureRunner runner, CaptureStore store, RackLanes lanes,
+    public CaptureService(MembershipRegistry registry, CaptureRunner runner, ICaptureStore store, RackLanes lanes,
         TimeProvider time, IOptions<CaptureOptions> options, ILogger<CaptureService> logger)
     {
         _registry = registry;

@@ -2,7 +2,23 @@ using System.Runtime.InteropServices;
 
 namespace Millisampler.Agent.Bpf.Native;
 
-// Mirrors of bpf/millisampler.h. SharedTypesTests checks these sizes against the loaded object.
+// Mirrors of bpf/millisampler.h. LoaderTests checks their sizes against the loaded object;
+// SharedLayoutTests compiles the header and checks every field offset and constant against these.
+
+/// <summary>The MS_REGION_* classes of a flow (struct ms_flow.region, struct ms_prefix_value.region).</summary>
+internal static class MsRegion
+{
+    public const byte Local = 0;
+    public const byte Remote = 1;
+}
+
+/// <summary>The MS_REGION_SRC_* sources of a flow's class (struct ms_flow.region_src).</summary>
+internal static class MsRegionSource
+{
+    public const byte None = 0;
+    public const byte Rtt = 1;
+    public const byte Prefix = 2;
+}
 
 /// <summary>struct ms_config: what arms a run.</summary>
 [StructLayout(LayoutKind.Sequential)]
@@ -36,13 +52,30 @@ internal struct MsBin
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct MsSketch
 {
+    /// <summary>MS_SKETCH_WORDS.</summary>
     public const int Words = 64;
+
+    /// <summary>MS_SKETCH_BITS.</summary>
     public const int Bits = Words * 64;
+
     public fixed ulong In[Words];
     public fixed ulong Out[Words];
 }
 
-/// <summary>struct ms_flow (only its size matters to the agent).</summary>
+/// <summary>struct ms_flow_key: a flow in canonical order (the lower address/port pair first); IPv4 in word 0.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct MsFlowKey
+{
+    public fixed uint AddressLow[4];
+    public fixed uint AddressHigh[4];
+    public ushort PortLow;
+    public ushort PortHigh;
+    public byte Family;
+    public byte Protocol;
+    public fixed byte Padding[2];
+}
+
+/// <summary>struct ms_flow: per-flow state (the agent reads it only in tests).</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct MsFlow
 {
@@ -62,6 +95,13 @@ internal unsafe struct MsPrefixKey
 {
     public uint PrefixLength;
     public fixed byte Address[16];
+}
+
+/// <summary>struct ms_prefix_value: the class of a prefix's peers (<see cref="MsRegion"/>).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct MsPrefixValue
+{
+    public uint Region;
 }
 
 /// <summary>struct ms_stats: per-CPU diagnostics.</summary>
