@@ -84,6 +84,7 @@ public static partial class CoordinatorApp
         Check<Captures.CaptureOptions>(services, errors);
         Check<Storage.StorageOptions>(services, errors);
         Check<Api.EndpointOptions>(services, errors);
+        Check<Api.RateLimitOptions>(services, errors);
         Check<JwtOptions>(services, errors);
         errors.AddRange(SecurityErrors(services));
         return errors;

@@ -17,7 +17,7 @@ public static class CoordinatorServiceCollectionExtensions
 {
     /// <summary>
     /// Adds every coordinator service. Options bind from <c>Coordinator:Membership</c>, <c>Coordinator:Captures</c>,
-    /// <c>Coordinator:Storage</c> and <c>Coordinator:Endpoints</c>, are validated when the host starts, and
+    /// <c>Coordinator:Storage</c>, <c>Coordinator:Endpoints</c> and <c>Coordinator:RateLimits</c>, are validated when the host starts, and
     /// unknown keys are errors (a typo must not silently fall back to a default).
     /// A <see cref="TaiClock"/> or <see cref="TimeProvider"/> registered before this call is kept (tests).
     /// </summary>
@@ -29,6 +29,7 @@ public static class CoordinatorServiceCollectionExtensions
         AddOptions<CaptureOptions>(services, configuration, CaptureOptions.SectionName);
         AddOptions<StorageOptions>(services, configuration, StorageOptions.SectionName);
         AddOptions<EndpointOptions>(services, configuration, EndpointOptions.SectionName);
+        AddOptions<RateLimitOptions>(services, configuration, RateLimitOptions.SectionName);
         services.AddSingleton<IValidateOptions<CaptureOptions>, CaptureOptionsValidator>();
         services.AddSingleton<IValidateOptions<EndpointOptions>, EndpointOptionsValidator>();
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
@@ -52,6 +53,7 @@ public static class CoordinatorServiceCollectionExtensions
         services.AddSingleton<RunCollector>();
         services.AddSingleton<CaptureRunner>();
         services.AddSingleton<CaptureService>();
+        services.AddSingleton<CaptureRateLimiter>();
         services.AddHostedService(sp => sp.GetRequiredService<CaptureService>());
         services.AddHostedService<ContentionSweep>();
 

@@ -50,7 +50,7 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
         _options = options.Value;
         _logger = logger;
         Limits = new RunLimits(_options.MinBinWidthNs, _options.MaxBinWidthNs, Math.Min(_options.MaxBins, engine.MaxBins),
-            _options.MaxLeadNs, _options.MinArmMarginNs, _options.ArmLeadNs);
+            _options.MaxLeadNs, _options.MinArmMarginNs, _options.ArmLeadNs, _options.MaxRunDurationNs);
         // Stop at the first signal, before Kestrel drains requests: GetRun callers waiting on a run get it cut short
         // at once instead of holding the shutdown until their deadline.
         if (lifetime is not null)
@@ -122,6 +122,11 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
             if (FindDuplicateLocked(request) is { } raced)
             {
                 return raced;
+            }
+
+            if (PinQuotaErrorLocked() is { } quotaError)
+            {
+                return Reject(request, ScheduleRejection.ResourceExhausted, quotaError);
             }
 
             long end = request.StartTaiNs + (request.BinWidthNs * request.Bins);
@@ -443,6 +448,24 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>
+    /// Why one more coordinator run would exceed the pin cap; null when it fits. Counts runs accepted and not yet
+    /// stored plus stored runs whose pin has not lapsed, so unfetched runs cannot fill the disk.
+    /// </summary>
+    private string? PinQuotaErrorLocked()
+    {
+        var held = new HashSet<string>(_store.PinnedRunIds(), StringComparer.Ordinal);
+        held.UnionWith(_runs.Keys);
+        var o = _store.Options;
+        if (held.Count < o.MaxPinnedRuns)
+        {
+            return null;
+        }
+
+        return $"{held.Count} coordinator runs are held here unfetched, the most allowed (Agent:RunStore:MaxPinnedRuns = {o.MaxPinnedRuns}); " +
+            $"fetch them with GetRun, or retry after their pins lapse ({o.PinExpiryMinutes} min, Agent:RunStore:PinExpiryMinutes)";
     }
 
     private ScheduleDecision? FindDuplicate(ScheduleRunRequest request)

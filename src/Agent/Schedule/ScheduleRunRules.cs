@@ -11,7 +11,9 @@ namespace Millisampler.Agent.Schedule;
 /// <param name="MaxLeadNs">Furthest ahead a start may lie, ns.</param>
 /// <param name="MinArmMarginNs">Nearest a start may lie, and the gap kept between runs, ns.</param>
 /// <param name="ArmLeadNs">A coordinator run is armed this long before its start, ns.</param>
-public sealed record RunLimits(long MinBinWidthNs, long MaxBinWidthNs, uint MaxBins, long MaxLeadNs, long MinArmMarginNs, long ArmLeadNs);
+/// <param name="MaxRunDurationNs">Longest run (bins × bin width), ns; 0 = no limit.</param>
+public sealed record RunLimits(long MinBinWidthNs, long MaxBinWidthNs, uint MaxBins, long MaxLeadNs, long MinArmMarginNs, long ArmLeadNs,
+    long MaxRunDurationNs = 0);
 
 /// <summary>Why a ScheduleRun was refused; each maps to one gRPC status.</summary>
 public enum ScheduleRejection
@@ -33,6 +35,9 @@ public enum ScheduleRejection
 
     /// <summary>The agent is shutting down (UNAVAILABLE).</summary>
     Unavailable,
+
+    /// <summary>Too many runs held for coordinators (RESOURCE_EXHAUSTED).</summary>
+    ResourceExhausted,
 }
 
 /// <summary>The answer to a ScheduleRun.</summary>
@@ -70,6 +75,13 @@ public static class ScheduleRunRules
         if (request.Bins < 1 || request.Bins > limits.MaxBins)
         {
             return $"bins is {request.Bins}; allowed 1..{limits.MaxBins}";
+        }
+
+        if (limits.MaxRunDurationNs > 0 && (long)request.Bins * request.BinWidthNs > limits.MaxRunDurationNs)
+        {
+            long durationNs = (long)request.Bins * request.BinWidthNs;
+            return $"bins x bin_width_ns is {request.Bins} x {DurationText.Format(request.BinWidthNs)} = {DurationText.Format(durationNs)}; " +
+                $"a run may last at most {DurationText.Format(limits.MaxRunDurationNs)} (Agent:MaxRunDuration)";
         }
 
         if (request.StartTaiNs <= 0)

@@ -139,6 +139,7 @@ internal sealed partial class AgentGrpcService(
         ScheduleRejection.FailedPrecondition => StatusCode.FailedPrecondition,
         ScheduleRejection.Aborted => StatusCode.Aborted,
         ScheduleRejection.Unavailable => StatusCode.Unavailable,
+        ScheduleRejection.ResourceExhausted => StatusCode.ResourceExhausted,
         _ => StatusCode.Internal,
     };
 }

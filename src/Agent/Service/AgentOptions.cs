@@ -49,6 +49,13 @@ public sealed class AgentOptions
     /// <summary>Widest bin a run may ask for. Default 1 s.</summary>
     public TimeSpan MaxBinWidth { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Longest run a ScheduleRun may ask for (bins × bin width); a longer one is refused with INVALID_ARGUMENT
+    /// naming this setting, so nobody holds the host's only set of kernel bins for long. Default 60 s
+    /// (the longest real run, 2,000 × 10 ms, is 20 s).
+    /// </summary>
+    public TimeSpan MaxRunDuration { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Furthest ahead a start instant may lie. Default 10 min.</summary>
     public TimeSpan MaxLead { get; set; } = TimeSpan.FromMinutes(10);
 
@@ -96,6 +103,9 @@ public sealed class AgentOptions
 
     /// <summary><see cref="MaxBinWidth"/> in ns.</summary>
     public long MaxBinWidthNs => MaxBinWidth.Ticks * TimeSpan.NanosecondsPerTick;
+
+    /// <summary><see cref="MaxRunDuration"/> in ns.</summary>
+    public long MaxRunDurationNs => MaxRunDuration.Ticks * TimeSpan.NanosecondsPerTick;
 
     /// <summary><see cref="MaxLead"/> in ns.</summary>
     public long MaxLeadNs => MaxLead.Ticks * TimeSpan.NanosecondsPerTick;

@@ -66,6 +66,11 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
             errors.Add($"{S}{nameof(o.MaxBinWidth)}: {o.MaxBinWidth} must lie between {nameof(o.MinBinWidth)} ({o.MinBinWidth}) and 10 s.");
         }
 
+        if (o.MaxRunDuration < o.MinBinWidth || o.MaxRunDuration > TimeSpan.FromHours(1))
+        {
+            errors.Add($"{S}{nameof(o.MaxRunDuration)}: {o.MaxRunDuration} must lie between {nameof(o.MinBinWidth)} ({o.MinBinWidth}) and 1 h.");
+        }
+
         if (o.MinArmMargin < TimeSpan.FromMilliseconds(1) || o.MinArmMargin > TimeSpan.FromSeconds(10))
         {
             errors.Add($"{S}{nameof(o.MinArmMargin)}: {o.MinArmMargin} must be 1 ms..10 s.");

@@ -47,5 +47,9 @@ public sealed partial class RunStore
         [LoggerMessage(EventId = 2111, EventName = "RunStoreDeleteFailed", Level = LogLevel.Warning,
             Message = "Retention could not delete run file {FileName}; will retry next pass")]
         public static partial void DeleteFailed(ILogger logger, string fileName, Exception exception);
+
+        [LoggerMessage(EventId = 2112, EventName = "RunStorePinsLapsed", Level = LogLevel.Warning,
+            Message = "{Count} pinned runs were not fetched within {PinExpiryMinutes} min (Agent:RunStore:PinExpiryMinutes); their pins lapsed and retention may delete them")]
+        public static partial void PinsLapsed(ILogger logger, int count, int pinExpiryMinutes);
     }
 }

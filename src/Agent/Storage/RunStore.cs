@@ -15,9 +15,10 @@ namespace Millisampler.Agent.Storage;
 /// <c>quarantine/</c> and never served.</para>
 /// <para>The index (run id, start, bin width, origin, size) comes from the file names, so opening
 /// and listing do not decode files; a run's summary is read once, on first listing, and cached.</para>
-/// <para>Pins hold runs a coordinator has scheduled but not fetched: retention never deletes them. A pin
-/// may precede the run's file, so pins live in their own small file (<c>pins</c>), replaced
-/// atomically on every change.</para>
+/// <para>Pins hold runs a coordinator has scheduled but not fetched: retention does not delete them until the
+/// pin lapses (<see cref="RunStoreOptions.PinExpiryMinutes"/> after it was set), so space can always be
+/// reclaimed. A pin may precede the run's file, so pins live in their own small file (<c>pins</c>: the
+/// escaped run id and the pin's unix time in seconds a line), replaced atomically on every change.</para>
 /// <para>Thread-safe. Writes (save, pin, retention, quarantine) are serialized; reads run in parallel
 /// with them. One process owns a directory at a time (an exclusive lock on <c>store.lock</c>).</para>
 /// </remarks>
@@ -26,7 +27,7 @@ public sealed partial class RunStore : IDisposable
     private const string QuarantineDirectoryName = "quarantine";
     private const string PinsFileName = "pins";
     private const string LockFileName = "store.lock";
-    private const string PinsHeader = "# Pinned run ids, escaped as in run file names; written by the Millisampler agent.";
+    private const string PinsHeader = "# Pinned run ids, escaped as in run file names, and the unix second each was pinned; written by the Millisampler agent.";
 
     // Larger files cannot be produced by RunFileFormat; reading one would only waste memory.
     private const long MaxFileBytes = RunFileFormat.HeaderLength + RunFileFormat.MaxSummaryBytes + (RunFileFormat.MaxPayloadBytes * 2L);
@@ -39,7 +40,7 @@ public sealed partial class RunStore : IDisposable
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly Lock _sync = new();
     private readonly Dictionary<string, Entry> _runs = new(StringComparer.Ordinal);
-    private HashSet<string> _pins;
+    private Dictionary<string, long> _pins;
     private long _totalBytes;
     private volatile bool _disposed;
 
@@ -75,6 +76,9 @@ public sealed partial class RunStore : IDisposable
 
     /// <summary>Absolute path of the store directory.</summary>
     public string Directory { get; }
+
+    /// <summary>The options the store was opened with.</summary>
+    public RunStoreOptions Options => _options;
 
     /// <summary>Runs stored.</summary>
     public int Count
@@ -257,7 +261,12 @@ public sealed partial class RunStore : IDisposable
     public Task PinAsync(string runId, CancellationToken cancellationToken)
     {
         ThrowIfInvalidRunId(runId, nameof(runId));
-        return ChangePinsAsync(pins => pins.Add(runId), cancellationToken);
+        long now = _timeProvider.GetUtcNow().ToUnixTimeSeconds();
+        return ChangePinsAsync(pins =>
+        {
+            pins[runId] = now;
+            return true;
+        }, cancellationToken);
     }
 
     /// <summary>Lets retention delete the run again (call once a coordinator has fetched it). No-op when not pinned.</summary>
@@ -268,23 +277,55 @@ public sealed partial class RunStore : IDisposable
         return ChangePinsAsync(pins => pins.Remove(runId), cancellationToken);
     }
 
-    /// <summary>True when the run with this id is pinned.</summary>
+    /// <summary>True when the run with this id is pinned and the pin has not lapsed.</summary>
     public bool IsPinned(string runId)
     {
+        long cutoff = PinCutoffUnixSeconds();
         lock (_sync)
         {
-            return _pins.Contains(runId);
+            return _pins.TryGetValue(runId, out long at) && at > cutoff;
         }
     }
 
+    /// <summary>Ids of the runs pinned now (pins not lapsed).</summary>
+    public IReadOnlyCollection<string> PinnedRunIds()
+    {
+        long cutoff = PinCutoffUnixSeconds();
+        lock (_sync)
+        {
+            return [.. _pins.Where(p => p.Value > cutoff).Select(p => p.Key)];
+        }
+    }
+
+    /// <summary>Pins set at or before this unix second have lapsed.</summary>
+    private long PinCutoffUnixSeconds() => _timeProvider.GetUtcNow().ToUnixTimeSeconds() - (_options.PinExpiryMinutes * 60L);
+
     /// <summary>
-    /// Deletes unpinned runs that started more than RetentionDays ago, then the oldest unpinned
-    /// runs until the rest fit in MaxTotalBytes; also empties quarantine of files older than
+    /// Drops lapsed pins, then deletes unpinned runs that started more than RetentionDays ago, then the oldest
+    /// unpinned runs until the rest fit in MaxTotalBytes; also empties quarantine of files older than
     /// RetentionDays. "Now" comes from the injected <see cref="TimeProvider"/>.
     /// </summary>
     public async Task<RetentionResult> EnforceRetentionAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        long cutoff = PinCutoffUnixSeconds();
+        int lapsed = 0;
+        await ChangePinsAsync(pins =>
+        {
+            lapsed = 0;
+            foreach (var id in pins.Where(p => p.Value <= cutoff).Select(p => p.Key).ToList())
+            {
+                pins.Remove(id);
+                lapsed++;
+            }
+
+            return lapsed > 0;
+        }, cancellationToken).ConfigureAwait(false);
+        if (lapsed > 0)
+        {
+            Log.PinsLapsed(_logger, lapsed, _options.PinExpiryMinutes);
+        }
+
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -294,7 +335,7 @@ public sealed partial class RunStore : IDisposable
             lock (_sync)
             {
                 candidates = _runs.Values
-                    .Select(e => new RetentionCandidate(e.Name.RunId, e.Name.StartTaiNs, e.LengthBytes, _pins.Contains(e.Name.RunId)))
+                    .Select(e => new RetentionCandidate(e.Name.RunId, e.Name.StartTaiNs, e.LengthBytes, _pins.ContainsKey(e.Name.RunId)))
                     .ToList();
             }
 
@@ -375,9 +416,11 @@ public sealed partial class RunStore : IDisposable
         return stream;
     }
 
-    private HashSet<string> LoadPins()
+    private Dictionary<string, long> LoadPins()
     {
-        var pins = new HashSet<string>(StringComparer.Ordinal);
+        var pins = new Dictionary<string, long>(StringComparer.Ordinal);
+        // A pin written before pins carried their time counts from now.
+        long now = _timeProvider.GetUtcNow().ToUnixTimeSeconds();
         string path = PathOf(PinsFileName);
         if (!File.Exists(path))
         {
@@ -393,9 +436,13 @@ public sealed partial class RunStore : IDisposable
                 continue;
             }
 
-            if (RunFileName.TryUnescape(line, out string? runId))
+            int space = line.IndexOf(' ', StringComparison.Ordinal);
+            string escaped = space < 0 ? line : line[..space];
+            long at = now;
+            bool timeOk = space < 0 || long.TryParse(line.AsSpan(space + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out at);
+            if (timeOk && RunFileName.TryUnescape(escaped, out string? runId))
             {
-                pins.Add(runId);
+                pins[runId] = Math.Min(at, now);
             }
             else
             {
@@ -455,16 +502,16 @@ public sealed partial class RunStore : IDisposable
         }
     }
 
-    private async Task ChangePinsAsync(Func<HashSet<string>, bool> change, CancellationToken cancellationToken)
+    private async Task ChangePinsAsync(Func<Dictionary<string, long>, bool> change, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            HashSet<string> pins;
+            Dictionary<string, long> pins;
             lock (_sync)
             {
-                pins = new HashSet<string>(_pins, StringComparer.Ordinal);
+                pins = new Dictionary<string, long>(_pins, StringComparer.Ordinal);
             }
 
             if (!change(pins))
@@ -473,9 +520,9 @@ public sealed partial class RunStore : IDisposable
             }
 
             var text = new StringBuilder(PinsHeader).Append('\n');
-            foreach (string runId in pins.Order(StringComparer.Ordinal))
+            foreach (var (runId, at) in pins.OrderBy(p => p.Key, StringComparer.Ordinal))
             {
-                text.Append(RunFileName.Escape(runId)).Append('\n');
+                text.Append(RunFileName.Escape(runId)).Append(' ').Append(at.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
             }
 
             if (!await AtomicFile.WriteAsync(PathOf(PinsFileName), Encoding.ASCII.GetBytes(text.ToString()), cancellationToken).ConfigureAwait(false))

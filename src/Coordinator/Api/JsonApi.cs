@@ -28,9 +28,10 @@ internal static partial class JsonApi
         api.MapGet("/racks", (HttpContext http, MembershipRegistry registry) =>
             Handle(http, () => Task.FromResult<IMessage>(registry.ListRacks())));
 
-        api.MapPost("/captures", (HttpContext http, CaptureService captures) => Handle(http, async () =>
+        api.MapPost("/captures", (HttpContext http, CaptureService captures, CaptureRateLimiter limiter) => Handle(http, async () =>
         {
             StartCaptureRequest request = await ReadBodyAsync<StartCaptureRequest>(http).ConfigureAwait(false);
+            limiter.Acquire(CallerIdentity.Of(http), request.Rack);
             Capture capture = await captures.StartCaptureAsync(request, http.RequestAborted,
                 Security.CoordinatorAuthentication.NameOf(http.User)).ConfigureAwait(false);
             http.Response.StatusCode = StatusCodes.Status202Accepted;
@@ -130,6 +131,10 @@ internal static partial class JsonApi
         if (ex is RpcException rpc)
         {
             status = rpc.Status;
+            if (rpc.Trailers.GetValue(CaptureRateLimiter.RetryAfterKey) is { } retryAfter)
+            {
+                http.Response.Headers.RetryAfter = retryAfter;
+            }
         }
         else
         {

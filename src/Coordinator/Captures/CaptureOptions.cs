@@ -65,6 +65,13 @@ public sealed class CaptureOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00", ParseLimitsInInvariantCulture = true)]
     public TimeSpan CollectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Longest capture (bins × bin width) a request may ask for; a longer one is refused with INVALID_ARGUMENT
+    /// naming this setting. Default 60 s (2,000 × 10 ms is 20 s). At most 1 h.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00", ParseLimitsInInvariantCulture = true)]
+    public TimeSpan MaxCaptureDuration { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Captures that may wait behind a rack's running capture (wait_if_busy). Default 8.</summary>
     [Range(0, 1000)]
     public int MaxQueuedPerRack { get; set; } = 8;
@@ -110,6 +117,11 @@ internal sealed class CaptureOptionsValidator : IValidateOptions<CaptureOptions>
         if (o.SweepPeriod > TimeSpan.Zero)
         {
             TimeSpan length = o.SweepBinWidth * o.SweepBins;
+            if (length > o.MaxCaptureDuration)
+            {
+                errors.Add($"{nameof(CaptureOptions.SweepBins)} × {nameof(CaptureOptions.SweepBinWidth)} ({length}) must not exceed {nameof(CaptureOptions.MaxCaptureDuration)} ({o.MaxCaptureDuration}).");
+            }
+
             if (o.SweepPeriod <= length + o.LeadTimeCeiling)
             {
                 errors.Add($"{nameof(CaptureOptions.SweepPeriod)} ({o.SweepPeriod}) must exceed a sweep capture's length ({length}) plus {nameof(CaptureOptions.LeadTimeCeiling)} ({o.LeadTimeCeiling}).");

@@ -38,8 +38,9 @@ internal static class CaptureRequestValidator
     /// <param name="rackHosts">Registered hosts of the request's rack; empty when the rack is unknown.</param>
     /// <param name="knownRacks">Every rack, for the NOT_FOUND message.</param>
     /// <param name="scheduleMarginNs">Explicit lead times must exceed this by at least 1 ms.</param>
+    /// <param name="maxCaptureDurationNs">Longest capture (bins × bin width), ns; 0 = no limit.</param>
     public static CapturePlan Validate(StartCaptureRequest request, IReadOnlyList<HostState> rackHosts,
-        IReadOnlyList<string> knownRacks, long scheduleMarginNs)
+        IReadOnlyList<string> knownRacks, long scheduleMarginNs, long maxCaptureDurationNs = 0)
     {
         if (string.IsNullOrWhiteSpace(request.Rack))
         {
@@ -88,6 +89,12 @@ internal static class CaptureRequestValidator
         if (request.Bins < 1 || request.Bins > maxBins)
         {
             errors.Add($"bins: {request.Bins} is out of range; allowed 1..{maxBins}{(maxBins != CaptureLimits.MaxBins ? " (the smallest max_bins the selected agents report)" : "")}");
+        }
+
+        long durationNs = (long)request.Bins * request.BinWidthNs;
+        if (maxCaptureDurationNs > 0 && request.BinWidthNs > 0 && durationNs > maxCaptureDurationNs)
+        {
+            errors.Add($"bins × bin_width_ns: {request.Bins} × {Ns(request.BinWidthNs)} = {Ns(durationNs)} is longer than a capture may last, {Ns(maxCaptureDurationNs)} (Coordinator:Captures:MaxCaptureDuration)");
         }
 
         long maxLead = Math.Min(CaptureLimits.MaxLeadTimeNs, limits.Select(l => l.MaxLeadNs).Where(v => v > 0).DefaultIfEmpty(long.MaxValue).Min());

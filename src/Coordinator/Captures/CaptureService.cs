@@ -48,7 +48,7 @@ internal sealed partial class CaptureService : IHostedService, IDisposable
     public async Task<Capture> StartCaptureAsync(StartCaptureRequest request, CancellationToken cancellationToken, string requestedBy = "")
     {
         CapturePlan plan = CaptureRequestValidator.Validate(request, _registry.HostsOf(request.Rack), _registry.Racks(),
-            StartInstantPlanner.ToNs(_options.ScheduleMargin));
+            StartInstantPlanner.ToNs(_options.ScheduleMargin), StartInstantPlanner.ToNs(_options.MaxCaptureDuration));
         await _store.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
 
         DateTimeOffset now = _time.GetUtcNow();

@@ -28,8 +28,10 @@ internal static class StoreTestRuns
         return run;
     }
 
-    public static RunStore Open(string directory, TimeProvider? time = null, ILogger<RunStore>? logger = null, int retentionDays = 3, long maxTotalBytes = 1L << 30) =>
-        new(Options.Create(new RunStoreOptions { Directory = directory, RetentionDays = retentionDays, MaxTotalBytes = maxTotalBytes }),
+    /// <summary>Opens a store; pins last a year unless <paramref name="pinExpiryMinutes"/> says otherwise, so pin tests see no lapse.</summary>
+    public static RunStore Open(string directory, TimeProvider? time = null, ILogger<RunStore>? logger = null, int retentionDays = 3, long maxTotalBytes = 1L << 30,
+        int pinExpiryMinutes = 525_600) =>
+        new(Options.Create(new RunStoreOptions { Directory = directory, RetentionDays = retentionDays, MaxTotalBytes = maxTotalBytes, PinExpiryMinutes = pinExpiryMinutes }),
             time ?? new FakeTimeProvider(Now),
             logger ?? new FakeLogger<RunStore>());
 
