@@ -9,6 +9,8 @@ namespace Millisampler.Analysis;
 /// <param name="IngressCeBytes">Ingress bytes carrying ECN CE per bin.</param>
 /// <param name="IngressRetransmitBytes">Ingress retransmitted TCP payload bytes per bin.</param>
 /// <param name="IngressConnections">Estimated ingress connections per bin.</param>
+/// <param name="EgressBytes">Bytes sent per bin; null when the source has none (then no ingress stall can be told).</param>
+/// <param name="IngressCrossRegionBytes">Ingress bytes of cross-region flows per bin; null when the source has none.</param>
 public sealed record HostSeries(
     string Host,
     double LinkSpeedBitsPerSecond,
@@ -17,7 +19,9 @@ public sealed record HostSeries(
     ulong[] IngressBytes,
     ulong[] IngressCeBytes,
     ulong[] IngressRetransmitBytes,
-    uint[] IngressConnections);
+    uint[] IngressConnections,
+    ulong[]? EgressBytes = null,
+    ulong[]? IngressCrossRegionBytes = null);
 
 /// <summary>Thresholds of a rack analysis. Defaults and their reasons: docs/analysis.md.</summary>
 /// <param name="BurstThreshold">θ: a bin is in a burst when utilization ≥ θ; 0 &lt; θ ≤ 1.</param>

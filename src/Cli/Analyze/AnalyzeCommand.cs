@@ -86,9 +86,11 @@ internal static class AnalyzeCommand
 
         MetaRack rack = MetaDataset.ToRack(files, request.LinkSpeedBitsPerSecond ?? 0, request.BinWidthNs);
         RackAnalysis analysis;
+        RackInsights insights;
         try
         {
             analysis = RackAnalyzer.Analyze(rack.Hosts, rack.BinWidthNs, request.Options);
+            insights = RackInsightsAnalyzer.Analyze(rack.Hosts, analysis, new InsightOptions());
         }
         catch (ArgumentException e)
         {
@@ -106,7 +108,7 @@ internal static class AnalyzeCommand
             Bins = (uint)analysis.Bins,
             HostsCovered = (uint)rack.Hosts.Count,
             HostsRequested = (uint)rack.Hosts.Count,
-            Analysis = analysis.ToProto(),
+            Analysis = analysis.ToProto(insights),
         };
         foreach (HostSeries h in rack.Hosts)
         {

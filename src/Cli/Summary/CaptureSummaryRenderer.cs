@@ -42,6 +42,8 @@ public sealed class CaptureSummaryRenderer(IAnsiConsole console)
             RenderBursts(analysis, w);
             RenderContention(analysis);
             RenderEvents(analysis, w);
+            RenderIncidents(analysis, w);
+            RenderStalls(analysis, w);
             RenderAlignment(analysis, w);
         }
         else if (!CaptureText.IsFinal(capture.State))
@@ -215,6 +217,58 @@ public sealed class CaptureSummaryRenderer(IAnsiConsole console)
                 $"{RateText.Format(e.PeakRackIngressBitsPerSecond)} of {RateText.Format(e.RackLinkCapacityBitsPerSecond)}",
                 e.RackLinkCapacityBitsPerSecond > 0 ? SizeText.Percent(e.PeakRackIngressBitsPerSecond / e.RackLinkCapacityBitsPerSecond) : "-",
                 e.PeakContention.ToString(CultureInfo.InvariantCulture));
+        }
+
+        console.Write(table);
+    }
+
+    private void RenderIncidents(CaptureAnalysis a, long w)
+    {
+        if (a.Incidents.Count == 0)
+        {
+            return;
+        }
+
+        console.Line();
+        string gap = w > 0 ? DurationText.Format(a.IncidentGapBins * w) : $"{a.IncidentGapBins} bins";
+        console.Line($"Incidents: {a.Incidents.Count} (events less than {gap} apart grouped)", Heading);
+        Table table = CliConsole.NewTable(console, "BIN", "START", "LENGTH", "EVENTS", "HOSTS", "BYTES", "CE", "RETX", "PEAK LEVEL");
+        foreach (Incident i in a.Incidents.OrderByDescending(i => i.Bytes).Take(MaxEvents).OrderBy(i => i.StartBin))
+        {
+            table.AddPlainRow(
+                i.StartBin.ToString(CultureInfo.InvariantCulture),
+                Offset(i.StartBin, w),
+                Length(i.LengthBins, w),
+                i.Events.Count.ToString(CultureInfo.InvariantCulture),
+                HostList(i.Hosts),
+                SizeText.Bytes(i.Bytes),
+                SizeText.Bytes(i.CeBytes),
+                SizeText.Bytes(i.RetransmitBytes),
+                i.PeakContention.ToString(CultureInfo.InvariantCulture));
+        }
+
+        console.Write(table);
+    }
+
+    private void RenderStalls(CaptureAnalysis a, long w)
+    {
+        if (a.IngressStalls.Count == 0)
+        {
+            return;
+        }
+
+        console.Line();
+        console.Line($"Ingress stalls: {a.IngressStalls.Count} (no bytes received between busy bins while the host kept sending)", Warning);
+        Table table = CliConsole.NewTable(console, "HOST", "BIN", "START", "LENGTH", "INGRESS AROUND (PER BIN)", "EGRESS DURING");
+        foreach (IngressStall st in a.IngressStalls.Take(MaxEvents))
+        {
+            table.AddPlainRow(
+                st.Host,
+                st.StartBin.ToString(CultureInfo.InvariantCulture),
+                Offset(st.StartBin, w),
+                Length(st.LengthBins, w),
+                SizeText.Bytes((ulong)st.IngressBytesAround),
+                SizeText.Bytes(st.EgressBytes));
         }
 
         console.Write(table);

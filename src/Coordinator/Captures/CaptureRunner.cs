@@ -231,7 +231,8 @@ internal sealed partial class CaptureRunner
             else
             {
                 series.Add(new HostSeries(m.Host, linkSpeed, clockError, m.BinsCovered,
-                    m.IngressBytes, m.IngressCeBytes, m.IngressRetransmitBytes, m.IngressConnections));
+                    m.IngressBytes, m.IngressCeBytes, m.IngressRetransmitBytes, m.IngressConnections,
+                    m.EgressBytes, m.IngressCrossRegionBytes));
             }
 
             record.UpdateHost(m.Host, h =>
@@ -267,7 +268,8 @@ internal sealed partial class CaptureRunner
         {
             try
             {
-                analysis = RackAnalyzer.Analyze(series, w, new AnalysisOptions(plan.BurstThreshold, plan.EventMinHosts)).ToProto();
+                RackAnalysis rack = RackAnalyzer.Analyze(series, w, new AnalysisOptions(plan.BurstThreshold, plan.EventMinHosts));
+                analysis = rack.ToProto(RackInsightsAnalyzer.Analyze(series, rack, new InsightOptions()));
             }
             catch (ArgumentException ex)
             {

@@ -11,6 +11,8 @@ namespace Millisampler.Coordinator.Captures;
 /// <param name="IngressRetransmitBytes">Per capture bin.</param>
 /// <param name="IngressConnections">Per capture bin.</param>
 /// <param name="Run">The run as the agent returned it.</param>
+/// <param name="EgressBytes">Per capture bin; null when the run carries no egress series.</param>
+/// <param name="IngressCrossRegionBytes">Per capture bin; null when the run carries no cross-region series.</param>
 internal sealed record MergedHost(
     string Host,
     int FirstBin,
@@ -19,7 +21,9 @@ internal sealed record MergedHost(
     ulong[] IngressCeBytes,
     ulong[] IngressRetransmitBytes,
     uint[] IngressConnections,
-    Run Run)
+    Run Run,
+    ulong[]? EgressBytes = null,
+    ulong[]? IngressCrossRegionBytes = null)
 {
     /// <summary>True when the covered bins start at bin 0, as the analysis expects of a host cut short.</summary>
     public bool CoversFromStart => FirstBin == 0 || BinsCovered == 0;
@@ -110,6 +114,8 @@ internal static class RunMerger
         var ce = new ulong[bins];
         var retransmit = new ulong[bins];
         var connections = new uint[bins];
+        ulong[]? egress = series.EgressBytes.Count > 0 ? new ulong[bins] : null;
+        ulong[]? crossRegion = series.IngressCrossRegionBytes.Count > 0 ? new ulong[bins] : null;
         for (long j = first; j < first + covered; j++)
         {
             int i = (int)(j - offset);
@@ -117,8 +123,18 @@ internal static class RunMerger
             ce[j] = i < series.IngressCeBytes.Count ? series.IngressCeBytes[i] : 0;
             retransmit[j] = i < series.IngressRetransmitBytes.Count ? series.IngressRetransmitBytes[i] : 0;
             connections[j] = i < series.IngressConnections.Count ? series.IngressConnections[i] : 0;
+            if (egress is not null && i < series.EgressBytes.Count)
+            {
+                egress[j] = series.EgressBytes[i];
+            }
+
+            if (crossRegion is not null && i < series.IngressCrossRegionBytes.Count)
+            {
+                crossRegion[j] = series.IngressCrossRegionBytes[i];
+            }
         }
 
-        return new MergedHost(run.Host, covered == 0 ? 0 : (int)first, covered, ingress, ce, retransmit, connections, run);
+        return new MergedHost(run.Host, covered == 0 ? 0 : (int)first, covered, ingress, ce, retransmit, connections, run,
+            egress, crossRegion);
     }
 }
