@@ -40,7 +40,7 @@ public static partial class AgentBenchmark
         foreach (var a in new[]
                  {
                      "netns", "exec", ns[1], "dotnet", Path.Combine(AppContext.BaseDirectory, "millisampler-agent.dll"), "serve",
-                     "--urls", $"http://127.0.0.1:{Port}", "--Agent:Interfaces:0=eth0", "--Agent:ClockErrorSource=SharedHostClock",
+                     "--urls", $"http://127.0.0.1:{Port}", "--Security:Insecure=true", "--Agent:Interfaces:0=eth0", "--Agent:ClockErrorSource=SharedHostClock",
                      "--Agent:Schedule:Enabled=false", $"--Agent:RunStore:Directory={store}",
                      "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Millisampler=Information",
                  })

@@ -37,6 +37,7 @@ public static class CoordinatorBenchmark
         await using CoordinatorBenchmarkAgents agents = await CoordinatorBenchmarkAgents.StartAsync(hosts);
         WebApplication app = CoordinatorApp.Build(
         [
+            "--Security:Insecure=true",
             "--grpc-url", "http://127.0.0.1:0",
             "--http-url", "http://127.0.0.1:0",
             "--db", Path.Combine(dir, "captures.db"),

@@ -1,6 +1,8 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using Millisampler.Coordinator.Security;
 using Millisampler.ServiceDefaults;
+using Millisampler.ServiceDefaults.Security;
 
 namespace Millisampler.Coordinator;
 
@@ -34,6 +36,7 @@ public static partial class CoordinatorApp
         builder.Services.AddCoordinator(builder.Configuration);
 
         WebApplication app = builder.Build();
+        SecurityServiceCollectionExtensions.WarnIfInsecure(app.Services, "millisampler-coordinator");
         app.MapDefaultEndpoints();
         app.MapCoordinator();
         return app;
@@ -82,6 +85,8 @@ public static partial class CoordinatorApp
         Check<Sweeps.SweepOptions>(services, errors);
         Check<Api.EndpointOptions>(services, errors);
         Check<Api.RateLimitOptions>(services, errors);
+        Check<JwtOptions>(services, errors);
+        errors.AddRange(SecurityErrors(services));
         return errors;
 
         static void Check<T>(IServiceProvider services, List<string> errors) where T : class
@@ -95,6 +100,55 @@ public static partial class CoordinatorApp
                 errors.AddRange(found);
             }
         }
+    }
+
+    /// <summary>
+    /// Secure by default: no certificates (and no Security:Insecure=true) is a configuration error naming the settings;
+    /// in secure mode both URLs are https://, in insecure mode http://; the certificate must be a coordinator's.
+    /// </summary>
+    private static List<string> SecurityErrors(IServiceProvider services)
+    {
+        SecurityOptions security = services.GetRequiredService<IOptions<SecurityOptions>>().Value;
+        var errors = new List<string>(security.Validate());
+        try
+        {
+            errors.AddRange(services.GetRequiredService<IOptions<JwtOptions>>().Value.Validate());
+            // Read from configuration: the endpoint check may have failed for another field, and this one is still worth saying.
+            var endpoints = new Api.EndpointOptions();
+            services.GetRequiredService<IConfiguration>().GetSection(Api.EndpointOptions.SectionName).Bind(endpoints);
+            string scheme = security.Insecure ? "http://" : "https://";
+            foreach ((string key, string url) in new[]
+                     {
+                         ($"{Api.EndpointOptions.SectionName}:{nameof(Api.EndpointOptions.GrpcUrl)}", endpoints.EffectiveGrpcUrl(security.Insecure)),
+                         ($"{Api.EndpointOptions.SectionName}:{nameof(Api.EndpointOptions.HttpUrl)}", endpoints.EffectiveHttpUrl(security.Insecure)),
+                     })
+            {
+                if (!url.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+                {
+                    errors.Add(security.Insecure
+                        ? $"{key}: '{url}' must use http:// with {SecurityOptions.SectionName}:{nameof(SecurityOptions.Insecure)}=true."
+                        : $"{key}: '{url}' must use https:// (TLS); plaintext needs {SecurityOptions.SectionName}:{nameof(SecurityOptions.Insecure)}=true.");
+                }
+            }
+        }
+        catch (Exception e) when (ConfigurationErrors(e).Count > 0)
+        {
+            // Reported by the option checks.
+        }
+
+        if (security.Insecure || errors.Count > 0)
+        {
+            return errors;
+        }
+
+        using CertificateSet set = CertificateSet.Load(security.CertificatePath, security.KeyPath, security.CaPath);
+        if (!CertificateIdentity.RolesOf(set.Certificate).Contains(Roles.Coordinator))
+        {
+            errors.Add($"{SecurityOptions.SectionName}:{nameof(SecurityOptions.CertificatePath)}: '{CertificateIdentity.NameOf(set.Certificate)}' is not a coordinator certificate " +
+                $"(needs SAN URI {CertificateIdentity.RoleUriPrefix}{Roles.Coordinator}, OU {Roles.Coordinator}, or CN millisampler-{Roles.Coordinator}); agents refuse any other.");
+        }
+
+        return errors;
     }
 
     /// <summary>"Coordinator:Captures:LeadTimeFloor: The field ... must be between ..." for a data-annotation failure.</summary>

@@ -7,8 +7,10 @@ using Millisampler.Coordinator.Api;
 using Millisampler.Coordinator.Captures;
 using Millisampler.Coordinator.Health;
 using Millisampler.Coordinator.Membership;
+using Millisampler.Coordinator.Security;
 using Millisampler.Coordinator.Storage;
 using Millisampler.Coordinator.Sweeps;
+using Millisampler.ServiceDefaults.Security;
 
 namespace Millisampler.Coordinator;
 
@@ -68,6 +70,8 @@ public static class CoordinatorServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<CoordinatorMetrics>());
         services.AddCoordinatorHealthChecks();
 
+        services.AddTransportSecurity(configuration);
+        services.AddCoordinatorAuthentication(configuration);
         services.AddGrpc();
         services.AddSingleton<KestrelEndpoints>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>>(sp => sp.GetRequiredService<KestrelEndpoints>());
@@ -78,6 +82,8 @@ public static class CoordinatorServiceCollectionExtensions
     public static WebApplication MapCoordinator(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapGrpcService<CoordinatorGrpcService>();
         app.MapGrpcService<MembershipGrpcService>();
         app.MapGrpcService<SweepGrpcService>();

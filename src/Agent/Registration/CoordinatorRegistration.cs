@@ -6,6 +6,7 @@ using Millisampler.Agent.Schedule;
 using Millisampler.Agent.Service;
 using Millisampler.Contracts.V1;
 using Millisampler.ServiceDefaults;
+using Millisampler.ServiceDefaults.Security;
 using Polly;
 using Polly.Retry;
 
@@ -31,6 +32,8 @@ internal sealed partial class CoordinatorRegistration : BackgroundService
     private readonly AgentAddress _address;
     private readonly TimeProvider _time;
     private readonly IHostApplicationLifetime? _lifetime;
+    private readonly SecurityOptions _security;
+    private readonly TlsCertificates? _certificates;
     private readonly ILogger<CoordinatorRegistration> _logger;
     private readonly ResiliencePipeline _registerPipeline;
     private readonly ResiliencePipeline _heartbeatPipeline;
@@ -38,8 +41,11 @@ internal sealed partial class CoordinatorRegistration : BackgroundService
     private int _heartbeats;
 
     public CoordinatorRegistration(IOptions<AgentOptions> options, HostIdentity identity, RunArbiter runs, AgentAddress address,
-        TimeProvider time, ILogger<CoordinatorRegistration> logger, IHostApplicationLifetime? lifetime = null)
+        TimeProvider time, ILogger<CoordinatorRegistration> logger, IHostApplicationLifetime? lifetime = null,
+        IOptions<SecurityOptions>? security = null, TlsCertificates? certificates = null)
     {
+        _security = security?.Value ?? new SecurityOptions { Insecure = true };
+        _certificates = certificates;
         _options = options.Value;
         _identity = identity;
         _runs = runs;
@@ -62,7 +68,7 @@ internal sealed partial class CoordinatorRegistration : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var uri = AgentOptionsValidator.ToUri(_options.CoordinatorAddress);
+        var uri = AgentOptionsValidator.ToUri(_options.CoordinatorAddress, _security.Insecure);
         if (uri is null)
         {
             Log.StandAlone(_logger);
@@ -72,10 +78,14 @@ internal sealed partial class CoordinatorRegistration : BackgroundService
         try
         {
             await WaitUntilServingAsync(stoppingToken).ConfigureAwait(false);
-            using var channel = GrpcChannel.ForAddress(uri, new GrpcChannelOptions
+            var handler = new SocketsHttpHandler { ConnectTimeout = _options.CoordinatorCallTimeout, PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan };
+            if (!_security.Insecure && _certificates is not null)
             {
-                HttpHandler = new SocketsHttpHandler { ConnectTimeout = _options.CoordinatorCallTimeout, PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan },
-            });
+                // Present this agent's certificate; talk only to a coordinator certificate from the same CA.
+                handler.UseMutualTls(_certificates, MutualTls.RequireRole(Roles.Coordinator));
+            }
+
+            using var channel = GrpcChannel.ForAddress(uri, new GrpcChannelOptions { HttpHandler = handler });
             var client = new MembershipService.MembershipServiceClient(channel);
             while (!stoppingToken.IsCancellationRequested)
             {

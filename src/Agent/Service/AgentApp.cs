@@ -1,3 +1,5 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Millisampler.Agent.Bpf;
@@ -5,6 +7,7 @@ using Millisampler.Agent.Sampling;
 using Millisampler.Agent.Schedule;
 using Millisampler.Agent.Storage;
 using Millisampler.ServiceDefaults;
+using Millisampler.ServiceDefaults.Security;
 
 namespace Millisampler.Agent.Service;
 
@@ -34,30 +37,57 @@ public static class AgentApp
             ApplicationName = typeof(AgentApp).Assembly.GetName().Name,
         });
         configure?.Invoke(builder);
-        string listen = builder.Configuration["urls"] is { Length: > 0 } urls
-            ? urls
-            : builder.Configuration[$"{AgentOptions.SectionName}:{nameof(AgentOptions.Listen)}"] ?? new AgentOptions().Listen;
+        SecurityOptions security = builder.Configuration.ReadSecurityOptions();
+        string listenKey = builder.Configuration["urls"] is { Length: > 0 } ? "urls" : $"{AgentOptions.SectionName}:{nameof(AgentOptions.Listen)}";
+        string listen = builder.Configuration[listenKey] is { Length: > 0 } configured ? configured : AgentOptions.DefaultListen(security.Insecure);
         string metrics = builder.Configuration[$"{AgentOptions.SectionName}:{nameof(AgentOptions.MetricsListen)}"] ?? new AgentOptions().MetricsListen;
+        builder.Services.AddSingleton(new ListenSetting(listenKey, listen));
         // The endpoints are bound below; --urls is only read here, so Kestrel does not warn that it overrides it.
         builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, "");
-        // gRPC without TLS needs HTTP/2 with prior knowledge; a cleartext endpoint cannot also offer HTTP/1.1, so
-        // Prometheus and the kubelet's HTTP probes get a port of their own. gRPC is bound first: it is the agent's address.
         builder.WebHost.ConfigureKestrel(k =>
         {
-            if (!AgentOptionsValidator.ListenErrors("listen", listen).Any())
+            // gRPC is bound first: it is the agent's address.
+            if (security.Insecure)
             {
-                KestrelListen.Listen(k, listen, HttpProtocols.Http2);
+                // gRPC without TLS needs HTTP/2 with prior knowledge; a cleartext endpoint cannot also offer HTTP/1.1.
+                if (!AgentOptionsValidator.ListenErrors("listen", listen).Any())
+                {
+                    KestrelListen.Listen(k, listen, HttpProtocols.Http2);
+                }
+            }
+            else
+            {
+                // Mutual TLS: only a client with a coordinator certificate from the configured CA completes the handshake.
+                TlsCertificates certificates = k.ApplicationServices.GetRequiredService<TlsCertificates>();
+                foreach (string one in listen.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    // A URL Kestrel cannot bind is reported by ValidateConfiguration with every other error.
+                    if (!TryParse(one, out BindingAddress? address))
+                    {
+                        continue;
+                    }
+
+                    Listen(k, address, l =>
+                    {
+                        l.Protocols = HttpProtocols.Http2;
+                        l.UseMutualTls(certificates, requireClientCertificate: true, MutualTls.RequireRole(Roles.Coordinator));
+                    });
+                }
             }
 
+            // Prometheus and the kubelet's HTTP probes get a plain HTTP/1.1 port of their own (loopback by default).
             if (!string.IsNullOrWhiteSpace(metrics) && !AgentOptionsValidator.ListenErrors("metrics", metrics).Any())
             {
                 KestrelListen.Listen(k, metrics, HttpProtocols.Http1);
             }
         });
+
+        builder.Services.AddTransportSecurity(builder.Configuration);
         builder.AddServiceDefaults();
         builder.Services.AddAgent(builder.Configuration);
 
         var app = builder.Build();
+        SecurityServiceCollectionExtensions.WarnIfInsecure(app.Services, "millisampler-agent");
         app.MapDefaultEndpoints();
         app.MapAgent();
         return app;
@@ -106,6 +136,7 @@ public static class AgentApp
         var errors = new List<string>();
         Check(() => services.GetRequiredService<IOptions<AgentOptions>>().Value);
         Check(() => services.GetRequiredService<IOptions<RunStoreOptions>>().Value);
+        errors.AddRange(SecurityErrors(services));
         return errors;
 
         void Check(Func<object> read)
@@ -118,6 +149,95 @@ public static class AgentApp
             {
                 errors.AddRange(found);
             }
+        }
+    }
+
+    /// <summary>
+    /// Secure by default: without certificates (and without Security:Insecure=true) the agent does not start. In secure
+    /// mode the listen URLs must be https://, and the certificate must be an agent's naming Agent:Host, since the
+    /// coordinator accepts a registration only for a host its certificate names.
+    /// </summary>
+    private static IEnumerable<string> SecurityErrors(IServiceProvider services)
+    {
+        SecurityOptions security = services.GetRequiredService<IOptions<SecurityOptions>>().Value;
+        var errors = new List<string>(security.Validate());
+        (string listenKey, string listen) = services.GetRequiredService<ListenSetting>();
+        string scheme = security.Insecure ? "http" : "https";
+        foreach (string one in listen.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!one.StartsWith(scheme + "://", StringComparison.OrdinalIgnoreCase))
+            {
+                errors.Add(security.Insecure
+                    ? $"{listenKey}: '{one}' must use http:// with {SecurityOptions.SectionName}:{nameof(SecurityOptions.Insecure)}=true."
+                    : $"{listenKey}: '{one}' must use https:// (mutual TLS); plaintext needs {SecurityOptions.SectionName}:{nameof(SecurityOptions.Insecure)}=true.");
+            }
+        }
+
+        if (security.Insecure || errors.Count > 0)
+        {
+            return errors;
+        }
+
+        AgentOptions agent;
+        try
+        {
+            agent = services.GetRequiredService<IOptions<AgentOptions>>().Value;
+        }
+        catch (OptionsValidationException)
+        {
+            return errors;
+        }
+
+        using CertificateSet set = CertificateSet.Load(security.CertificatePath, security.KeyPath, security.CaPath);
+        var cert = set.Certificate;
+        if (!CertificateIdentity.RolesOf(cert).Contains(Roles.Agent))
+        {
+            errors.Add($"{SecurityOptions.SectionName}:{nameof(SecurityOptions.CertificatePath)}: '{CertificateIdentity.NameOf(cert)}' is not an agent certificate " +
+                $"(needs SAN URI {CertificateIdentity.RoleUriPrefix}{Roles.Agent}, OU {Roles.Agent}, or CN millisampler-{Roles.Agent}).");
+        }
+
+        if (!CertificateIdentity.Names(cert, agent.Host))
+        {
+            var names = CertificateIdentity.DnsNamesOf(cert);
+            errors.Add($"{SecurityOptions.SectionName}:{nameof(SecurityOptions.CertificatePath)}: the certificate names " +
+                $"{(names.Count == 0 ? "no host (no SAN DNS name)" : string.Join(", ", names))}, not {AgentOptions.SectionName}:{nameof(AgentOptions.Host)} '{agent.Host}'; " +
+                "the coordinator accepts a registration only for a host the certificate names.");
+        }
+
+        return errors;
+    }
+
+    private static bool TryParse(string url, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out BindingAddress? address)
+    {
+        try
+        {
+            address = BindingAddress.Parse(url);
+            return address.Host is "*" or "+" or "localhost" || IPAddress.TryParse(address.Host.Trim('[', ']'), out _);
+        }
+        catch (FormatException)
+        {
+            address = null;
+            return false;
+        }
+    }
+
+    /// <summary>The listen URLs and the key they came from (urls or Agent:Listen), as read when the host was built.</summary>
+    private sealed record ListenSetting(string Key, string Value);
+
+    /// <summary>Binds one listen URL: * and + every address, localhost both loopbacks, else the IP.</summary>
+    private static void Listen(KestrelServerOptions kestrel, BindingAddress address, Action<ListenOptions> configure)
+    {
+        switch (address.Host)
+        {
+            case "*" or "+":
+                kestrel.ListenAnyIP(address.Port, configure);
+                break;
+            case "localhost":
+                kestrel.ListenLocalhost(address.Port, configure);
+                break;
+            default:
+                kestrel.Listen(IPAddress.Parse(address.Host.Trim('[', ']')), address.Port, configure);
+                break;
         }
     }
 

@@ -12,8 +12,15 @@ public sealed class AgentOptions
     /// <summary>Configuration section.</summary>
     public const string SectionName = "Agent";
 
-    /// <summary>Where the gRPC server listens (cleartext HTTP/2, h2c); <c>--urls</c> overrides it. Default <c>http://0.0.0.0:7300</c>.</summary>
-    public string Listen { get; set; } = "http://0.0.0.0:7300";
+    /// <summary>
+    /// Where the gRPC server listens, https:// (mutual TLS) or, with <c>Security:Insecure=true</c>, http:// (h2c);
+    /// <c>--urls</c> overrides it. Default <c>https://127.0.0.1:7300</c> (loopback only: a deployment names the
+    /// address the coordinator reaches; <c>http://127.0.0.1:7300</c> in insecure mode).
+    /// </summary>
+    public string Listen { get; set; } = "";
+
+    /// <summary>The listen URL used when <see cref="Listen"/> is empty.</summary>
+    public static string DefaultListen(bool insecure) => insecure ? "http://127.0.0.1:7300" : "https://127.0.0.1:7300";
 
     /// <summary>
     /// Where Prometheus scrapes <c>/metrics</c> and probes read <c>/healthz</c> and <c>/readyz</c> (cleartext HTTP/1.1,

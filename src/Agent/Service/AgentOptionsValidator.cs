@@ -23,7 +23,11 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         var errors = new List<string>();
         const string S = AgentOptions.SectionName + ":";
 
-        CheckListen(S + nameof(o.Listen), o.Listen, errors);
+        if (!string.IsNullOrWhiteSpace(o.Listen))
+        {
+            CheckListen(S + nameof(o.Listen), o.Listen, errors);
+        }
+
         if (!string.IsNullOrWhiteSpace(o.MetricsListen))
         {
             errors.AddRange(ListenErrors(S + nameof(o.MetricsListen), o.MetricsListen));
@@ -200,7 +204,7 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
     {
         if (string.IsNullOrWhiteSpace(url))
         {
-            errors.Add($"{field}: must be a URL like http://0.0.0.0:7300.");
+            errors.Add($"{field}: must be a URL like https://198.18.0.2:7300.");
             return;
         }
         foreach (var one in url.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -212,12 +216,12 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
             }
             catch (FormatException)
             {
-                errors.Add($"{field}: '{one}' is not a URL like http://0.0.0.0:7300.");
+                errors.Add($"{field}: '{one}' is not a URL like https://198.18.0.2:7300.");
                 continue;
             }
-            if (!string.Equals(address.Scheme, "http", StringComparison.OrdinalIgnoreCase))
+            if (address.Scheme is not ("http" or "https"))
             {
-                errors.Add($"{field}: '{one}' must use http:// (the agent serves gRPC over cleartext HTTP/2).");
+                errors.Add($"{field}: '{one}' must use https:// (or http:// in insecure mode).");
             }
             else if (address.Port is < 0 or > 65535)
             {
@@ -230,8 +234,8 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         }
     }
 
-    /// <summary>The URI for host:port or an http(s) URL with a port; null when unusable.</summary>
-    internal static Uri? ToUri(string address)
+    /// <summary>The URI for host:port (https:// unless <paramref name="insecure"/>) or an http(s) URL with a port; null when unusable.</summary>
+    internal static Uri? ToUri(string address, bool insecure = false)
     {
         if (string.IsNullOrWhiteSpace(address))
         {
@@ -239,7 +243,7 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         }
 
         bool hasScheme = address.Contains("://", StringComparison.Ordinal);
-        if (!Uri.TryCreate(hasScheme ? address : "http://" + address, UriKind.Absolute, out var uri))
+        if (!Uri.TryCreate(hasScheme ? address : (insecure ? "http://" : "https://") + address, UriKind.Absolute, out var uri))
         {
             return null;
         }

@@ -1,18 +1,22 @@
 using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Captures;
 using Millisampler.Coordinator.Membership;
+using Millisampler.Coordinator.Security;
 
 namespace Millisampler.Coordinator.Api;
 
-/// <summary>CoordinatorService over gRPC; every call goes to the same application services as the JSON API.</summary>
+/// <summary>CoordinatorService over gRPC; every call goes to the same application services as the JSON API. Reads need viewer, StartCapture operator.</summary>
+[Authorize(Policy = Policies.Viewer)]
 internal sealed class CoordinatorGrpcService(CaptureService captures, MembershipRegistry registry, CaptureRateLimiter limiter)
     : CoordinatorService.CoordinatorServiceBase
 {
+    [Authorize(Policy = Policies.Operator)]
     public override Task<Capture> StartCapture(StartCaptureRequest request, ServerCallContext context)
     {
         limiter.Acquire(CallerIdentity.Of(context.GetHttpContext()), request.Rack);
-        return captures.StartCaptureAsync(request, context.CancellationToken);
+        return captures.StartCaptureAsync(request, context.CancellationToken, CoordinatorAuthentication.NameOf(CoordinatorAuthentication.UserOf(context)));
     }
 
     public override Task WatchCapture(WatchCaptureRequest request, IServerStreamWriter<CaptureProgress> responseStream,

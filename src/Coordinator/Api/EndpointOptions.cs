@@ -11,13 +11,20 @@ public sealed class EndpointOptions
     /// <summary>Configuration section.</summary>
     public const string SectionName = "Coordinator:Endpoints";
 
-    /// <summary>gRPC over cleartext HTTP/2 (h2c): agents and the CLI. Port 0 = any free port. Default <c>http://0.0.0.0:7400</c>.</summary>
-    [Required(AllowEmptyStrings = false)]
-    public string GrpcUrl { get; set; } = "http://0.0.0.0:7400";
+    /// <summary>
+    /// gRPC over HTTP/2 with TLS (https://; agents and the CLI), or cleartext h2c (http://) with <c>Security:Insecure=true</c>.
+    /// Port 0 = any free port. Default <c>https://127.0.0.1:7400</c> (loopback: a deployment names the address agents reach).
+    /// </summary>
+    public string GrpcUrl { get; set; } = "";
 
-    /// <summary>JSON over HTTP/1.1 (curl, browsers), plus /healthz. Port 0 = any free port. Default <c>http://0.0.0.0:7401</c>.</summary>
-    [Required(AllowEmptyStrings = false)]
-    public string HttpUrl { get; set; } = "http://0.0.0.0:7401";
+    /// <summary>JSON over HTTP/1.1 (curl, browsers), plus /healthz; https:// unless insecure. Port 0 = any free port. Default <c>https://127.0.0.1:7401</c>.</summary>
+    public string HttpUrl { get; set; } = "";
+
+    /// <summary><see cref="GrpcUrl"/>, or its default for the mode.</summary>
+    public string EffectiveGrpcUrl(bool insecure) => GrpcUrl is { Length: > 0 } u ? u : (insecure ? "http" : "https") + "://127.0.0.1:7400";
+
+    /// <summary><see cref="HttpUrl"/>, or its default for the mode.</summary>
+    public string EffectiveHttpUrl(bool insecure) => HttpUrl is { Length: > 0 } u ? u : (insecure ? "http" : "https") + "://127.0.0.1:7401";
 }
 
 /// <summary>Checks that both URLs are http://host:port Kestrel can bind, on different ports.</summary>
@@ -26,11 +33,11 @@ internal sealed class EndpointOptionsValidator : IValidateOptions<EndpointOption
     public ValidateOptionsResult Validate(string? name, EndpointOptions o)
     {
         var errors = new List<string>();
-        BindingAddress? grpc = Check(nameof(EndpointOptions.GrpcUrl), o.GrpcUrl, errors);
-        BindingAddress? http = Check(nameof(EndpointOptions.HttpUrl), o.HttpUrl, errors);
+        BindingAddress? grpc = Check(nameof(EndpointOptions.GrpcUrl), o.EffectiveGrpcUrl(insecure: false), errors);
+        BindingAddress? http = Check(nameof(EndpointOptions.HttpUrl), o.EffectiveHttpUrl(insecure: false), errors);
         if (grpc is not null && http is not null && grpc.Port == http.Port && grpc.Port != 0)
         {
-            errors.Add($"{nameof(EndpointOptions.GrpcUrl)} and {nameof(EndpointOptions.HttpUrl)} use the same port {grpc.Port}: gRPC needs HTTP/2 without TLS, JSON clients speak HTTP/1.1, and a cleartext port serves only one of them.");
+            errors.Add($"{nameof(EndpointOptions.GrpcUrl)} and {nameof(EndpointOptions.HttpUrl)} use the same port {grpc.Port}: gRPC is served on HTTP/2 only and JSON on HTTP/1.1, each on its own port.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
@@ -51,13 +58,13 @@ internal sealed class EndpointOptionsValidator : IValidateOptions<EndpointOption
         }
         catch (FormatException)
         {
-            errors.Add($"{field}: '{url}' is not a URL like http://0.0.0.0:7400.");
+            errors.Add($"{field}: '{url}' is not a URL like https://198.18.0.1:7400.");
             return null;
         }
 
-        if (!string.Equals(address.Scheme, "http", StringComparison.OrdinalIgnoreCase))
+        if (address.Scheme is not ("http" or "https"))
         {
-            errors.Add($"{field}: '{url}' must use http://; the coordinator serves cleartext (put TLS in front of it if needed).");
+            errors.Add($"{field}: '{url}' must use https:// (or http:// with Security:Insecure=true).");
             return null;
         }
 

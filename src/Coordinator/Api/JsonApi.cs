@@ -24,6 +24,7 @@ internal static partial class JsonApi
     public static IEndpointRouteBuilder MapCoordinatorJsonApi(this IEndpointRouteBuilder app)
     {
         RouteGroupBuilder api = app.MapGroup("/api");
+        api.RequireAuthorization(Security.Policies.Viewer);
 
         api.MapGet("/racks", (HttpContext http, MembershipRegistry registry) =>
             Handle(http, () => Task.FromResult<IMessage>(registry.ListRacks())));
@@ -32,11 +33,12 @@ internal static partial class JsonApi
         {
             StartCaptureRequest request = await ReadBodyAsync<StartCaptureRequest>(http).ConfigureAwait(false);
             limiter.Acquire(CallerIdentity.Of(http), request.Rack);
-            Capture capture = await captures.StartCaptureAsync(request, http.RequestAborted).ConfigureAwait(false);
+            Capture capture = await captures.StartCaptureAsync(request, http.RequestAborted,
+                Security.CoordinatorAuthentication.NameOf(http.User)).ConfigureAwait(false);
             http.Response.StatusCode = StatusCodes.Status202Accepted;
             http.Response.Headers.Location = $"/api/captures/{capture.CaptureId}";
             return capture;
-        }));
+        })).RequireAuthorization(Security.Policies.Operator);
 
         api.MapGet("/captures", (HttpContext http, CaptureService captures) => Handle(http, async () =>
         {

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using Millisampler.ServiceDefaults.Security;
 
 namespace Millisampler.Coordinator.Api;
 
@@ -9,8 +10,11 @@ namespace Millisampler.Coordinator.Api;
 /// The two listening endpoints: gRPC on HTTP/2 only (h2c needs prior knowledge, so the port cannot also offer
 /// HTTP/1.1), JSON on HTTP/1.1. Both serve every route; a route on the wrong protocol simply fails.
 /// After start, <see cref="GrpcEndPoint"/> and <see cref="HttpEndPoint"/> hold the bound addresses (port 0 resolved).
+/// In secure mode both are TLS; a client certificate is asked for (agents and engineers with certificates present one)
+/// but not required, so an engineer may bring a bearer token instead; a presented certificate must chain to the CA.
 /// </summary>
-internal sealed class KestrelEndpoints(IOptions<EndpointOptions> options) : IConfigureOptions<KestrelServerOptions>
+internal sealed class KestrelEndpoints(IOptions<EndpointOptions> options, IOptions<SecurityOptions> security, IServiceProvider services)
+    : IConfigureOptions<KestrelServerOptions>
 {
     private ListenOptions? _grpc;
     private ListenOptions? _http;
@@ -34,17 +38,24 @@ internal sealed class KestrelEndpoints(IOptions<EndpointOptions> options) : ICon
             return;
         }
 
-        _grpc = Listen(kestrel, o.GrpcUrl, HttpProtocols.Http2);
-        _http = Listen(kestrel, o.HttpUrl, HttpProtocols.Http1);
+        bool insecure = security.Value.Insecure;
+        TlsCertificates? certificates = insecure ? null : services.GetRequiredService<TlsCertificates>();
+        _grpc = Listen(kestrel, o.EffectiveGrpcUrl(insecure), HttpProtocols.Http2, certificates);
+        _http = Listen(kestrel, o.EffectiveHttpUrl(insecure), HttpProtocols.Http1, certificates);
     }
 
-    private static ListenOptions Listen(KestrelServerOptions kestrel, string url, HttpProtocols protocols)
+    private static ListenOptions Listen(KestrelServerOptions kestrel, string url, HttpProtocols protocols, TlsCertificates? certificates)
     {
         BindingAddress address = BindingAddress.Parse(url);
         ListenOptions? bound = null;
         void Set(ListenOptions l)
         {
             l.Protocols = protocols;
+            if (certificates is not null)
+            {
+                l.UseMutualTls(certificates, requireClientCertificate: false);
+            }
+
             bound = l;
         }
 

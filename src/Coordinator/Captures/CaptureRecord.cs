@@ -39,6 +39,19 @@ internal sealed class CaptureRecord
 
     public CapturePlan Plan { get; }
 
+    /// <summary>Records who asked (authenticated identity); an engineer's capture unless an origin is already set.</summary>
+    public void SetRequester(string requestedBy)
+    {
+        lock (_lock)
+        {
+            _capture.RequestedBy = requestedBy;
+            if (_capture.Origin == CaptureOrigin.Unspecified && requestedBy.Length > 0)
+            {
+                _capture.Origin = CaptureOrigin.Engineer;
+            }
+        }
+    }
+
     /// <summary>True once the final state is in the store; until then reads must come from this record.</summary>
     public bool Persisted { get; set; }
 

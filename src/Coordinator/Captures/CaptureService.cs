@@ -44,8 +44,9 @@ internal sealed partial class CaptureService : IHostedService, IDisposable
     /// <summary>
     /// Validates and starts a capture. Returns once every host answered ScheduleRun (state SCHEDULED, start instant
     /// and per-host outcomes set), or at once with state QUEUED when it waits behind the rack's running capture.
+    /// <paramref name="requestedBy"/> is the caller's authenticated identity, recorded in the capture.
     /// </summary>
-    public async Task<Capture> StartCaptureAsync(StartCaptureRequest request, CancellationToken cancellationToken)
+    public async Task<Capture> StartCaptureAsync(StartCaptureRequest request, CancellationToken cancellationToken, string requestedBy = "")
     {
         CapturePlan plan = CaptureRequestValidator.Validate(request, _registry.HostsOf(request.Rack), _registry.Racks(),
             TimeNs.Of(_options.ScheduleMargin), TimeNs.Of(_options.MaxCaptureDuration));
@@ -53,6 +54,7 @@ internal sealed partial class CaptureService : IHostedService, IDisposable
 
         DateTimeOffset now = _time.GetUtcNow();
         var record = new CaptureRecord(plan, Guid.CreateVersion7(now).ToString(), TimeNs.FromUnix(now));
+        record.SetRequester(requestedBy);
         RackLanes.Ticket ticket;
         try
         {

@@ -69,7 +69,7 @@ internal sealed partial class RunCollector
             var request = new GetRunRequest { RunId = runId };
             // As for ScheduleRun: the budget cuts retry delays, the call itself ends at its deadline.
             Run run = await _pipeline.ExecuteAsync(
-                async _ => await _clients.Get(target.Address).GetRunAsync(request, deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false),
+                async _ => await _clients.Get(target.Host, target.Address).GetRunAsync(request, deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false),
                 context).ConfigureAwait(false);
             outcome = Classify(target.Host, run);
         }

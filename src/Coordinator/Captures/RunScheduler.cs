@@ -172,7 +172,7 @@ internal sealed partial class RunScheduler
             long started = owner._time.GetTimestamp();
             try
             {
-                ScheduleRunResponse response = await owner._clients.Get(target.Address).ScheduleRunAsync(request,
+                ScheduleRunResponse response = await owner._clients.Get(target.Host, target.Address).ScheduleRunAsync(request,
                     deadline: owner._time.GetUtcNow().UtcDateTime + timeout, cancellationToken: cancellationToken).ConfigureAwait(false);
                 owner._registry.RecordRoundTrip(target.Host, owner._time.GetElapsedTime(started));
                 return response;

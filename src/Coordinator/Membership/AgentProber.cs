@@ -44,7 +44,7 @@ internal sealed partial class AgentProber : BackgroundService
         long started = _time.GetTimestamp();
         try
         {
-            AgentInfo info = await _clients.Get(state.Address).GetInfoAsync(new GetInfoRequest(),
+            AgentInfo info = await _clients.Get(state.Host, state.Address).GetInfoAsync(new GetInfoRequest(),
                 deadline: _time.GetUtcNow().UtcDateTime + timeout, cancellationToken: cancellationToken);
             _registry.RecordRoundTrip(host, _time.GetElapsedTime(started));
             _registry.RecordLimits(host, AgentLimits.From(info));

@@ -16,4 +16,7 @@ internal sealed partial class MembershipRegistry
 
     [LoggerMessage(104, LogLevel.Warning, "Host {Host} reports TAI−UTC = {AgentOffset} s but this coordinator has {OwnOffset} s: start instants will be off by the difference and the agent will refuse them; set the kernel TAI offset the same way on both (chrony: leapsectz right/UTC)")]
     private static partial void LogTaiOffsetMismatch(ILogger logger, string host, int agentOffset, int ownOffset);
+
+    [LoggerMessage(105, LogLevel.Warning, "Host {Host} of rack {Rack} changed its address from {OldAddress} to {NewAddress} (registered by {Identity})")]
+    private static partial void LogHostAddressChanged(ILogger logger, string host, string rack, string oldAddress, string newAddress, string identity);
 }

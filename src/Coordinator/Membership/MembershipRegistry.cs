@@ -34,8 +34,11 @@ internal sealed partial class MembershipRegistry
     /// <summary>Hosts that registered (or re-registered) and want a GetInfo probe.</summary>
     public ChannelReader<string> Registrations => _registrations.Reader;
 
-    /// <summary>Records or updates an agent. Throws INVALID_ARGUMENT naming a missing or malformed field.</summary>
-    public HostState Register(RegisterRequest request)
+    /// <summary>
+    /// Records or updates an agent. Throws INVALID_ARGUMENT naming a missing or malformed field. <paramref name="identity"/>
+    /// (who registered, for the log) has already been checked to be allowed to act as the host.
+    /// </summary>
+    public HostState Register(RegisterRequest request, string identity = "")
     {
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(request.Host))
@@ -81,6 +84,11 @@ internal sealed partial class MembershipRegistry
                     Limits = sameEndpoint ? old.Limits : null,
                 };
             });
+
+        if (previous is not null && previous.Address != state.Address)
+        {
+            LogHostAddressChanged(_logger, state.Host, state.Rack, previous.Address, state.Address, identity);
+        }
 
         if (previous is not null && previous.Rack != state.Rack)
         {

@@ -2,7 +2,7 @@ using Grpc.Core;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Captures;
 using Millisampler.Coordinator.Membership;
-using Millisampler.Coordinator.Time;
+using Millisampler.Common.Time;
 
 namespace Millisampler.Coordinator.Sweeps;
 

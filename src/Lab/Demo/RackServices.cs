@@ -175,6 +175,7 @@ public sealed class RackServices : IAsyncDisposable
             $"--Coordinator:Storage:DatabasePath={Path.Combine(WorkDirectory, "coordinator.db")}",
             "--Coordinator:Membership:HeartbeatInterval=00:00:01",
             "--Coordinator:Membership:CoordinatorId=lab-coordinator",
+            "--Security:Insecure=true",
         ], WorkDirectory);
     }
 
@@ -200,6 +201,7 @@ public sealed class RackServices : IAsyncDisposable
                 $"--Agent:CoordinatorAddress={CoordinatorUrl}",
                 "--Agent:Schedule:Enabled=false",
                 $"--Agent:RunStore:Directory={store}",
+                "--Security:Insecure=true",
             ], WorkDirectory));
         }
     }

@@ -130,7 +130,7 @@ public sealed class ScheduleRunKernelTests(ITestOutputHelper output)
         };
         foreach (var arg in new[]
                  {
-                     "netns", "exec", net.Rx, "dotnet", Repo.AgentDll, "serve", "--urls", "http://127.0.0.1:7300",
+                     "netns", "exec", net.Rx, "dotnet", Repo.AgentDll, "serve", "--urls", "http://127.0.0.1:7300", "--Security:Insecure=true",
                      "--Agent:Interfaces:0=eth0", "--Agent:Host=sigterm-host", "--Agent:ClockErrorSource=SharedHostClock",
                      "--Agent:Schedule:Enabled=false", $"--Agent:RunStore:Directory={store}",
                  })
@@ -257,7 +257,7 @@ public sealed class ScheduleRunKernelTests(ITestOutputHelper output)
             {
                 var app = AgentApp.Build(
                 [
-                    "--urls=http://127.0.0.1:0", "--Agent:MetricsListen=http://127.0.0.1:0", "--Agent:Interfaces:0=eth0", $"--Agent:Host={host}", "--Agent:Schedule:Enabled=false",
+                    "--urls=http://127.0.0.1:0", "--Security:Insecure=true", "--Agent:MetricsListen=http://127.0.0.1:0", "--Agent:Interfaces:0=eth0", $"--Agent:Host={host}", "--Agent:Schedule:Enabled=false",
                     $"--Agent:RunStore:Directory={store}", "--Logging:LogLevel:Default=Warning",
                 ], b =>
                 {

@@ -38,9 +38,9 @@ public sealed class AgentConfigurationTests
     }
 
     [Fact]
-    public void ValidateConfiguration_Defaults_WithAnInterface_AreValid()
+    public void ValidateConfiguration_InsecureDefaults_WithAnInterface_AreValid()
     {
-        using var app = AgentApp.Build(["--Agent:Interfaces:0=eth0"]);
+        using var app = AgentApp.Build(["--Agent:Interfaces:0=eth0", "--Security:Insecure=true"]);
 
         Assert.Empty(AgentApp.ValidateConfiguration(app.Services));
     }

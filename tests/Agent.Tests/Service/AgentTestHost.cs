@@ -63,6 +63,8 @@ internal sealed class AgentTestHost : IAsyncDisposable
         [
             "--urls=http://127.0.0.1:0",
             "--Agent:MetricsListen=http://127.0.0.1:0",
+            // The service tests are about the agent's logic; Security/ runs it with certificates.
+            "--Security:Insecure=true",
             "--Agent:Interfaces:0=eth0",
             "--Agent:Host=test-host",
             "--Agent:Rack=rack-1",

@@ -9,6 +9,7 @@ public sealed class ConfigurationTests
     {
         await using var app = CoordinatorApp.Build(
         [
+            "--Security:Insecure=true",
             "--grpc-url", "https://0.0.0.0:1",
             "--http-url", "http://example.com:2",
             "--db", "",
@@ -37,9 +38,9 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
-    public async Task ValidateConfiguration_Defaults_NoErrors()
+    public async Task ValidateConfiguration_InsecureDefaults_NoErrors()
     {
-        await using var app = CoordinatorApp.Build([]);
+        await using var app = CoordinatorApp.Build(["--Security:Insecure=true"]);
 
         Assert.Empty(CoordinatorApp.ValidateConfiguration(app.Services));
     }

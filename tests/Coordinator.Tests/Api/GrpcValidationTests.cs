@@ -1,7 +1,9 @@
 using Grpc.Core;
+using Grpc.Net.Client;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Tests.Captures;
 using Millisampler.Coordinator.Tests.Infrastructure;
+using Millisampler.ServiceDefaults.Security;
 
 namespace Millisampler.Coordinator.Tests.Api;
 
@@ -57,11 +59,12 @@ public sealed class GrpcValidationTests
     {
         await using TestCoordinator c = await TestCoordinator.StartAsync();
         await c.AddAgentsAsync(2, rack: "r7");
-        var membership = new MembershipService.MembershipServiceClient(c.Channel);
+        using GrpcChannel h01 = c.OpenChannel("h01", Roles.Agent);
+        using GrpcChannel h99 = c.OpenChannel("h99", Roles.Agent);
 
-        await membership.HeartbeatAsync(new HeartbeatRequest { Host = "h01", Rack = "r7" });
+        await new MembershipService.MembershipServiceClient(h01).HeartbeatAsync(new HeartbeatRequest { Host = "h01", Rack = "r7" });
         RpcException unknown = await Assert.ThrowsAsync<RpcException>(() =>
-            membership.HeartbeatAsync(new HeartbeatRequest { Host = "h99", Rack = "r7" }).ResponseAsync);
+            new MembershipService.MembershipServiceClient(h99).HeartbeatAsync(new HeartbeatRequest { Host = "h99", Rack = "r7" }).ResponseAsync);
 
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
         ListRacksResponse racks = await c.Client.ListRacksAsync(new ListRacksRequest());

@@ -86,7 +86,7 @@ public sealed class QuotaTests
         var e = await Assert.ThrowsAsync<RpcException>(() => c.Client.StartCaptureAsync(request).ResponseAsync);
         Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
         Assert.Contains("retry after 30 s", e.Status.Detail, StringComparison.Ordinal);
-        Assert.Contains("'peer:127.0.0.1'", e.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("'test-admin'", e.Status.Detail, StringComparison.Ordinal);
         Assert.Equal("30", e.Trailers.GetValue(CaptureRateLimiter.RetryAfterKey));
 
         using HttpResponseMessage post = await c.Http.PostAsync("/api/captures",

@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
+using Millisampler.ServiceDefaults.Security;
 
 namespace Millisampler.Coordinator.Tests.Infrastructure;
 
@@ -42,7 +43,8 @@ internal enum RunMode
 internal sealed record ScheduleCall(long ArrivedTaiNs, DateTime Deadline, ScheduleRunRequest Request);
 
 /// <summary>
-/// An in-process agent over real gRPC on loopback (port 0, h2c): answers GetInfo, ScheduleRun and GetRun with
+/// An in-process agent over real gRPC on loopback (port 0; mutual TLS with a certificate naming its host from
+/// <see cref="TestPki"/>, or h2c when insecure): answers GetInfo, ScheduleRun and GetRun with
 /// synthetic runs, and can be told to refuse, fail or hang. Every host bursts at 90 % of its link in bins
 /// [<see cref="BurstStartBin"/>, +<see cref="BurstBins"/>), so a rack of them shows one synchronized event.
 /// </summary>
@@ -57,12 +59,19 @@ internal sealed class FakeAgent : AgentService.AgentServiceBase, IAsyncDisposabl
     private WebApplication? _app;
     private GrpcChannel? _coordinatorChannel;
 
-    private FakeAgent(string host, string rack, TaiClock clock)
+    private FakeAgent(string host, string rack, TaiClock clock, bool secure)
     {
         Host = host;
         Rack = rack;
         _clock = clock;
+        Secure = secure;
     }
+
+    /// <summary>True when it serves mutual TLS and registers with its agent certificate.</summary>
+    public bool Secure { get; }
+
+    /// <summary>The certificate files it presents (secure only); tests may point them elsewhere.</summary>
+    public Lab.Certificates.CertificateFiles? Certificates { get; set; }
 
     public string Host { get; }
 
@@ -92,12 +101,26 @@ internal sealed class FakeAgent : AgentService.AgentServiceBase, IAsyncDisposabl
 
     private int _getRunCalls;
 
-    public static async Task<FakeAgent> StartAsync(string host, string rack, TaiClock clock)
+    public static async Task<FakeAgent> StartAsync(string host, string rack, TaiClock clock, bool secure = true)
     {
-        var agent = new FakeAgent(host, rack, clock);
+        var agent = new FakeAgent(host, rack, clock, secure);
+        TlsCertificates? server = null;
+        if (secure)
+        {
+            agent.Certificates = TestPki.Files(host, [Roles.Agent], [host]);
+            server = TestPki.Source(agent.Certificates);
+        }
+
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l =>
+        {
+            l.Protocols = HttpProtocols.Http2;
+            if (server is not null)
+            {
+                l.UseMutualTls(server, requireClientCertificate: true, MutualTls.RequireRole(Roles.Coordinator));
+            }
+        }));
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(agent);
         WebApplication app = builder.Build();
@@ -110,15 +133,20 @@ internal sealed class FakeAgent : AgentService.AgentServiceBase, IAsyncDisposabl
     }
 
     /// <summary>Registers with the coordinator at <paramref name="coordinatorGrpcUrl"/>, as a real agent does at start.</summary>
-    public async Task RegisterAsync(string coordinatorGrpcUrl)
+    public async Task RegisterAsync(string coordinatorGrpcUrl, string? address = null)
     {
-        _coordinatorChannel ??= GrpcChannel.ForAddress(coordinatorGrpcUrl);
+        _coordinatorChannel ??= Secure
+            ? GrpcChannel.ForAddress(coordinatorGrpcUrl, new GrpcChannelOptions
+            {
+                HttpHandler = new SocketsHttpHandler().UseMutualTls(TestPki.Source(Certificates!), MutualTls.RequireRole(Roles.Coordinator)),
+            })
+            : GrpcChannel.ForAddress(coordinatorGrpcUrl);
         var client = new MembershipService.MembershipServiceClient(_coordinatorChannel);
         var request = new RegisterRequest
         {
             Host = Host,
             Rack = Rack,
-            Address = Address,
+            Address = address ?? Address,
             Clock = Clock(),
             AgentVersion = "fake-1",
         };

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Api;
+using Millisampler.ServiceDefaults.Security;
 
 namespace Millisampler.Coordinator.Tests.Infrastructure;
 
@@ -16,18 +17,29 @@ internal sealed class TestCoordinator : IAsyncDisposable
 {
     private readonly List<FakeAgent> _agents = [];
 
-    private TestCoordinator(WebApplication app, string databasePath, bool ownsDatabase)
+    private TestCoordinator(WebApplication app, string databasePath, bool ownsDatabase, bool secure)
     {
         App = app;
         DatabasePath = databasePath;
         OwnsDatabase = ownsDatabase;
+        Secure = secure;
         KestrelEndpoints endpoints = app.Services.GetRequiredService<KestrelEndpoints>();
-        GrpcUrl = $"http://127.0.0.1:{endpoints.GrpcEndPoint!.Port}";
-        HttpUrl = $"http://127.0.0.1:{endpoints.HttpEndPoint!.Port}";
-        Channel = GrpcChannel.ForAddress(GrpcUrl);
+        string scheme = secure ? "https" : "http";
+        GrpcUrl = $"{scheme}://127.0.0.1:{endpoints.GrpcEndPoint!.Port}";
+        HttpUrl = $"{scheme}://127.0.0.1:{endpoints.HttpEndPoint!.Port}";
+        // The tests' own client is an admin (it may do everything); security tests open their own channels.
+        Channel = OpenChannel("test-admin", Roles.Admin);
         Client = new CoordinatorService.CoordinatorServiceClient(Channel);
-        Http = new HttpClient { BaseAddress = new Uri(HttpUrl) };
+        Http = new HttpClient(secure ? TestPki.Handler("test-admin", Roles.Admin) : new SocketsHttpHandler()) { BaseAddress = new Uri(HttpUrl) };
     }
+
+    /// <summary>True when it runs with certificates (the default); false with Security:Insecure=true.</summary>
+    public bool Secure { get; }
+
+    /// <summary>A channel to the gRPC port presenting a certificate for <paramref name="name"/> with <paramref name="roles"/> (none when null).</summary>
+    public GrpcChannel OpenChannel(string? name, params string[] roles) => Secure
+        ? GrpcChannel.ForAddress(GrpcUrl, new GrpcChannelOptions { HttpHandler = TestPki.Handler(name, roles) })
+        : GrpcChannel.ForAddress(GrpcUrl);
 
     /// <summary>The clock both the coordinator and the fake agents read.</summary>
     public static TaiClock Clock { get; } = new TimeProviderTaiClock(TimeProvider.System, 37);
@@ -51,14 +63,20 @@ internal sealed class TestCoordinator : IAsyncDisposable
     public IReadOnlyList<FakeAgent> Agents => _agents;
 
     /// <summary>Starts a coordinator on a new temporary database, or on <paramref name="databasePath"/> (kept on dispose).</summary>
-    public static async Task<TestCoordinator> StartAsync(string? databasePath = null, params string[] extraArgs)
+    public static Task<TestCoordinator> StartAsync(string? databasePath = null, params string[] extraArgs) =>
+        StartAsync(secure: true, databasePath, extraArgs);
+
+    /// <summary>Starts a coordinator with certificates from <see cref="TestPki"/>, or in insecure mode.</summary>
+    public static async Task<TestCoordinator> StartAsync(bool secure, string? databasePath = null, params string[] extraArgs)
     {
         bool owns = databasePath is null;
         databasePath ??= Path.Combine(Path.GetTempPath(), $"coordinator-test-{Guid.NewGuid():N}", "captures.db");
+        string scheme = secure ? "https" : "http";
         string[] args =
         [
-            "--grpc-url", "http://127.0.0.1:0",
-            "--http-url", "http://127.0.0.1:0",
+            "--grpc-url", $"{scheme}://127.0.0.1:0",
+            "--http-url", $"{scheme}://127.0.0.1:0",
+            .. secure ? TestPki.CoordinatorSettings() : ["--Security:Insecure=true"],
             "--db", databasePath,
             "--Coordinator:Captures:LeadTimeFloor=00:00:00.300",
             "--Coordinator:Captures:ScheduleMargin=00:00:00.020",
@@ -73,14 +91,14 @@ internal sealed class TestCoordinator : IAsyncDisposable
         WebApplication app = CoordinatorApp.Build(args, b => b.Services.AddSingleton(Clock));
         Assert.Empty(CoordinatorApp.ValidateConfiguration(app.Services));
         await app.StartAsync();
-        return new TestCoordinator(app, databasePath, owns);
+        return new TestCoordinator(app, databasePath, owns, secure);
     }
 
     /// <summary>Starts <paramref name="count"/> fake agents named h01.. in <paramref name="rack"/> and registers them.</summary>
     public async Task<IReadOnlyList<FakeAgent>> AddAgentsAsync(int count, string rack = "r1", Action<int, FakeAgent>? configure = null)
     {
         FakeAgent[] agents = await Task.WhenAll(Enumerable.Range(_agents.Count + 1, count)
-            .Select(i => FakeAgent.StartAsync($"h{i:00}", rack, Clock)));
+            .Select(i => FakeAgent.StartAsync($"h{i:00}", rack, Clock, Secure)));
         for (int i = 0; i < agents.Length; i++)
         {
             configure?.Invoke(i, agents[i]);

@@ -112,6 +112,8 @@ Agent:AdvertisedAddress) come from the downward API in the DaemonSet instead.
 {{- $env := dict -}}
 {{- $_ := set $env "Agent__Listen" (printf "http://%s:%d" $listenHost (int $a.port)) -}}
 {{- $_ := set $env "Agent__Rack" (toString $rack.name) -}}
+{{- /* Plaintext until the chart's TLS modes (tls.mode) land; the services refuse to start without one or the other. */ -}}
+{{- $_ := set $env "Security__Insecure" "true" -}}
 {{- range $i, $if := (default $a.interfaces $rack.interfaces) }}
 {{- $_ := set $env (printf "Agent__Interfaces__%d" $i) $if -}}
 {{- end }}
@@ -147,6 +149,7 @@ Agent:AdvertisedAddress) come from the downward API in the DaemonSet instead.
 {{- $env := dict -}}
 {{- $_ := set $env "Coordinator__Endpoints__GrpcUrl" (printf "http://0.0.0.0:%d" (int $c.grpcPort)) -}}
 {{- $_ := set $env "Coordinator__Endpoints__HttpUrl" (printf "http://0.0.0.0:%d" (int $c.httpPort)) -}}
+{{- $_ := set $env "Security__Insecure" "true" -}}
 {{- $_ := set $env "Coordinator__Membership__CoordinatorId" (default (include "millisampler.coordinator.fullname" .) $c.id) -}}
 {{- $_ := set $env "Coordinator__Membership__HeartbeatInterval" $c.membership.heartbeatInterval -}}
 {{- $_ := set $env "Coordinator__Membership__StaleAfterMissedHeartbeats" (int64 $c.membership.staleAfterMissedHeartbeats) -}}
