@@ -4,7 +4,7 @@ using System.Globalization;
 using Millisampler.Cli.Connection;
 using Millisampler.Cli.Output;
 using Millisampler.Cli.Summary;
-using Millisampler.Cli.Units;
+using Millisampler.Common.Text;
 using Millisampler.Contracts.V1;
 using Spectre.Console;
 
