@@ -8,6 +8,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["store"] = StoreBenchmark.Run,
     ["coordinator"] = CoordinatorBenchmark.Run,
     ["agent"] = AgentBenchmark.Run,
+    ["throughput"] = ThroughputBenchmark.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

@@ -7,54 +7,6 @@ using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Bpf;
 
-/// <summary>What the kernel sampler attaches to and how.</summary>
-public sealed record KernelSamplerOptions
-{
-    /// <summary>Interfaces to watch. A host's series must come from one observation point per direction.</summary>
-    public required IReadOnlyList<string> Interfaces { get; init; }
-
-    public AttachMode AttachMode { get; init; } = AttachMode.Auto;
-
-    /// <summary>tc priority of our clsact filters (clsact mode only); lower runs first.</summary>
-    public ushort ClsactPriority { get; init; } = 1;
-
-    public SamplerLoadOptions Load { get; init; } = new();
-
-    /// <summary>Flows whose smoothed RTT exceeds this are cross-region, µs.</summary>
-    public uint CrossRegionRttThresholdUs { get; init; } = 10_000;
-
-    /// <summary>Prefix overrides of the RTT rule, longest match wins.</summary>
-    public IReadOnlyList<RegionPrefix> RegionPrefixes { get; init; } = [];
-}
-
-/// <summary>A prefix whose peers are always in-region or always cross-region.</summary>
-public sealed record RegionPrefix(IPAddress Network, int PrefixLength, bool CrossRegion)
-{
-    /// <summary>Parses "198.18.0.0/16=remote" or "2001:db8::/32=local".</summary>
-    public static RegionPrefix Parse(string text)
-    {
-        var parts = text.Split('=', 2, StringSplitOptions.TrimEntries);
-        if (parts.Length != 2 || parts[1] is not ("remote" or "local"))
-        {
-            throw new FormatException($"'{text}': a region prefix is CIDR=remote or CIDR=local.");
-        }
-
-        var cidr = parts[0].Split('/', 2);
-        if (!IPAddress.TryParse(cidr[0], out var address) || cidr.Length != 2 || !int.TryParse(cidr[1], out int length))
-        {
-            throw new FormatException($"'{text}': '{parts[0]}' is not an address/length prefix.");
-        }
-
-        int max = address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
-        if (length < 0 || length > max)
-        {
-            throw new FormatException($"'{text}': prefix length must be 0..{max}.");
-        }
-
-        return new RegionPrefix(address, length, parts[1] == "remote");
-    }
-}
-
 /// <summary>
 /// The loaded programs attached to the watched interfaces, and the operations a run needs: arm
 /// at an instant, read the bins, reset them. Not thread-safe: one run owner drives it.
@@ -67,13 +19,18 @@ internal sealed unsafe class KernelSampler : IDisposable
     private readonly HostClock _clock;
     private readonly uint _rttThresholdUs;
     private uint _prefixGeneration;
+    private readonly bool _ownsObject = true;
 
-    private KernelSampler(SamplerObject obj, HostClock clock, uint rttThresholdUs)
+    private KernelSampler(SamplerObject obj, HostClock clock, uint rttThresholdUs, bool ownsObject = true)
     {
         _object = obj;
         _clock = clock;
         _rttThresholdUs = rttThresholdUs;
+        _ownsObject = ownsObject;
     }
+
+    /// <summary>A sampler over a loaded object that attaches nothing and leaves the object open on dispose (tests, benchmarks).</summary>
+    internal static KernelSampler ForObject(SamplerObject obj, HostClock clock) => new(obj, clock, 10_000, ownsObject: false);
 
     public ClockSource Clock => _object.Clock;
     public AttachMode Mode => _attachments.Count > 0 ? _attachments[0].Mode : AttachMode.Auto;
@@ -276,6 +233,80 @@ internal sealed unsafe class KernelSampler : IDisposable
         new Span<byte>(_object.Sketches, (int)(Math.Min(bins, MaxBins) * (uint)sizeof(MsSketch))).Clear();
     }
 
+    /// <summary>The look-back ring as loaded, or null when it is off.</summary>
+    public LookbackRingOptions? Lookback => _object.Lookback;
+
+    /// <summary>
+    /// Reads absolute bins [<paramref name="firstBin"/>, + <paramref name="bins"/>) out of the
+    /// look-back ring. A CPU slot counts only when it holds exactly that bin (checked before and
+    /// after copying it, since the kernel may recycle it meanwhile): a CPU that saw nothing in a
+    /// bin contributes zero, never stale counts. Throws <see cref="LookbackWindowException"/>
+    /// when the window is not wholly past or no longer wholly held.
+    /// </summary>
+    public RunSeriesReadout ReadRing(long firstBin, uint bins)
+    {
+        var ring = Lookback ?? throw new LookbackWindowException("The look-back recorder is off on this host.");
+        long width = ring.BinWidthNs;
+        LookbackWindow.Check(ring, firstBin, bins, _clock.NowTaiNs() / width);
+
+        int cpus = PossibleCpus;
+        uint depth = ring.DepthBins;
+        uint mask = depth - 1;
+        var readout = new RunSeriesReadout((int)bins, MsSketch.Words);
+        var perCpu = new MsBin[cpus];
+        var ingress = new ulong[MsSketch.Words];
+        var egress = new ulong[MsSketch.Words];
+        MsRingBin* slots = _object.RingBins;
+        MsRingSketch* sketches = _object.RingSketches;
+        for (uint i = 0; i < bins; i++)
+        {
+            ulong bin = (ulong)(firstBin + i);
+            uint slot = (uint)bin & mask;
+            for (int cpu = 0; cpu < cpus; cpu++)
+            {
+                MsRingBin* e = slots + ((long)cpu * depth) + slot;
+                ulong before = Volatile.Read(ref e->Bin);
+                MsRingBin copy = *e;
+                Interlocked.MemoryBarrier();
+                ulong after = Volatile.Read(ref e->Bin);
+                perCpu[cpu] = before == bin && after == bin ? Widen(copy) : default;
+            }
+            readout.AddBin((int)i, perCpu);
+
+            MsRingSketch* s = sketches + slot;
+            ulong tag = Volatile.Read(ref s->Bin);
+            new ReadOnlySpan<ulong>(s->In, MsSketch.Words).CopyTo(ingress);
+            new ReadOnlySpan<ulong>(s->Out, MsSketch.Words).CopyTo(egress);
+            Interlocked.MemoryBarrier();
+            if (tag == bin && Volatile.Read(ref s->Bin) == bin)
+            {
+                readout.AddSketch((int)i, ingress, egress);
+            }
+        }
+
+        // The ring moved on while we read: the oldest bins may have been recycled under us.
+        long nowBin = _clock.NowTaiNs() / width;
+        if (firstBin <= nowBin - depth + LookbackWindow.GuardBins)
+        {
+            throw new LookbackWindowException($"Bin {firstBin} was overwritten while the window was read; ask for a later window (the oldest held is now {nowBin - depth + LookbackWindow.GuardBins + 1}).");
+        }
+
+        return readout;
+    }
+
+    private static MsBin Widen(in MsRingBin r) => new()
+    {
+        InBytes = r.InBytes,
+        OutBytes = r.OutBytes,
+        InPackets = r.InPackets,
+        OutPackets = r.OutPackets,
+        InCeBytes = r.InCeBytes,
+        InRetransmitBytes = r.InRetransmitBytes,
+        OutRetransmitBytes = r.OutRetransmitBytes,
+        InCrossRegionBytes = r.InCrossRegionBytes,
+        OutCrossRegionBytes = r.OutCrossRegionBytes,
+    };
+
     /// <summary>Diagnostics summed over CPUs.</summary>
     public MsStats ReadStats()
     {
@@ -318,6 +349,9 @@ internal sealed unsafe class KernelSampler : IDisposable
         }
 
         _attachments.Clear();
-        _object.Dispose();
+        if (_ownsObject)
+        {
+            _object.Dispose();
+        }
     }
 }

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using System.Text;
+using Millisampler.Agent.Bpf.Native;
 
 namespace Millisampler.Agent.Bpf;
 
@@ -10,7 +10,7 @@ namespace Millisampler.Agent.Bpf;
 /// which needs CAP_SYS_ADMIN), this needs only what attaching needs, so an agent running with
 /// BPF, PERFMON and NET_ADMIN can still recognise the filter a crashed run of itself left behind.
 /// </summary>
-internal static partial class TcFilterNames
+internal static class TcFilterNames
 {
     private const ushort RtmNewTFilter = 44;
     private const ushort RtmGetTFilter = 46;
@@ -31,7 +31,7 @@ internal static partial class TcFilterNames
     /// </summary>
     public static string? Read(int ifIndex, HookDirection direction, ushort priority, uint handle)
     {
-        int fd = Socket(16 /* AF_NETLINK */, 3 /* SOCK_RAW */ | 0x80000 /* SOCK_CLOEXEC */, 0 /* NETLINK_ROUTE */);
+        int fd = Libc.Socket(Libc.AfNetlink, Libc.SockRaw | Libc.SockCloseOnExec, Libc.NetlinkRoute);
         if (fd < 0)
         {
             return null;
@@ -40,9 +40,9 @@ internal static partial class TcFilterNames
         try
         {
             var timeout = new long[] { 2, 0 }; // struct timeval: 2 s
-            SetSockOpt(fd, 1 /* SOL_SOCKET */, 20 /* SO_RCVTIMEO */, timeout, 16);
+            Libc.SetSockOpt(fd, Libc.SolSocket, Libc.SoRcvTimeout, timeout, 16);
             var request = Request(ifIndex, direction == HookDirection.Ingress ? ClsactIngressParent : ClsactEgressParent);
-            if (Send(fd, request, request.Length, 0) != request.Length)
+            if (Libc.Send(fd, request, request.Length, 0) != request.Length)
             {
                 return null;
             }
@@ -51,7 +51,7 @@ internal static partial class TcFilterNames
             string? found = null;
             while (true)
             {
-                int n = (int)Recv(fd, buffer, buffer.Length, 0);
+                int n = (int)Libc.Recv(fd, buffer, buffer.Length, 0);
                 if (n <= 0)
                 {
                     return found;
@@ -84,21 +84,9 @@ internal static partial class TcFilterNames
         }
         finally
         {
-            Native.Libc.Close(fd);
+            Libc.Close(fd);
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "socket")]
-    private static partial int Socket(int domain, int type, int protocol);
-
-    [LibraryImport("libc", EntryPoint = "setsockopt")]
-    private static partial int SetSockOpt(int fd, int level, int name, long[] value, int length);
-
-    [LibraryImport("libc", EntryPoint = "send")]
-    private static partial nint Send(int fd, byte[] buffer, nint length, int flags);
-
-    [LibraryImport("libc", EntryPoint = "recv")]
-    private static partial nint Recv(int fd, byte[] buffer, nint length, int flags);
 
     private static byte[] Request(int ifIndex, uint parent)
     {

@@ -27,7 +27,7 @@ internal sealed partial class CoordinatorRegistration : BackgroundService
 
     private readonly AgentOptions _options;
     private readonly HostIdentity _identity;
-    private readonly RunCoordinator _runs;
+    private readonly RunArbiter _runs;
     private readonly AgentAddress _address;
     private readonly TimeProvider _time;
     private readonly IHostApplicationLifetime? _lifetime;
@@ -37,7 +37,7 @@ internal sealed partial class CoordinatorRegistration : BackgroundService
     private int _registrations;
     private int _heartbeats;
 
-    public CoordinatorRegistration(IOptions<AgentOptions> options, HostIdentity identity, RunCoordinator runs, AgentAddress address,
+    public CoordinatorRegistration(IOptions<AgentOptions> options, HostIdentity identity, RunArbiter runs, AgentAddress address,
         TimeProvider time, ILogger<CoordinatorRegistration> logger, IHostApplicationLifetime? lifetime = null)
     {
         _options = options.Value;

@@ -5,39 +5,13 @@ using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Sampling;
 
-/// <summary>Who the recorded runs belong to.</summary>
-public sealed record HostIdentity(string Host, string Rack, IReadOnlyList<InterfaceInfo> Interfaces);
-
-/// <summary>A run to record.</summary>
-public sealed record RunRequest(string RunId, long StartTaiNs, long BinWidthNs, uint Bins, RunOrigin Origin)
-{
-    /// <summary>TAI instant right after the last bin, ns.</summary>
-    public long EndTaiNs => StartTaiNs + BinWidthNs * Bins;
-
-    /// <summary>A record of this run on <paramref name="host"/>: what was asked and where; outcome and series still to fill.</summary>
-    public Run NewRecord(HostIdentity host)
-    {
-        var run = new Run
-        {
-            RunId = RunId,
-            Host = host.Host,
-            Rack = host.Rack,
-            Origin = Origin,
-            StartTaiNs = StartTaiNs,
-            BinWidthNs = BinWidthNs,
-            Bins = Bins,
-        };
-        run.Interfaces.AddRange(host.Interfaces);
-        return run;
-    }
-}
-
 /// <summary>
 /// Records one run at a time on the kernel sampler: arms it for the start instant, waits until
 /// the last bin has passed on the TAI clock, reads and clears the bins. Cancelling cuts the run
-/// short; the bins recorded until then are kept and the record says so.
+/// short; the bins recorded until then are kept and the record says so. The agent's engine: the programs stay
+/// attached for its life, each run only arms, reads and resets them; disposing detaches them when it owns the sampler.
 /// </summary>
-internal sealed class RunRecorder
+internal sealed class RunRecorder : IRunEngine, IDisposable
 {
     /// <summary>Wait after the last bin before reading, so packets in flight on other CPUs have landed.</summary>
     internal static readonly TimeSpan ReadGrace = TimeSpan.FromMilliseconds(2);
@@ -47,16 +21,31 @@ internal sealed class RunRecorder
     private readonly HostIdentity _identity;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly bool _ownsSampler;
 
-    public RunRecorder(KernelSampler sampler, HostClock clock, HostIdentity identity, TimeProvider time)
+    /// <summary>Records on a sampler opened elsewhere (tests open it inside a namespace); <paramref name="ownsSampler"/> says whether Dispose closes it.</summary>
+    public RunRecorder(KernelSampler sampler, HostClock clock, HostIdentity identity, TimeProvider time, bool ownsSampler = false)
     {
         _sampler = sampler;
         _clock = clock;
         _identity = identity;
         _time = time;
+        _ownsSampler = ownsSampler;
     }
 
+    /// <summary>Loads the programs, attaches them to every interface of <paramref name="options"/>, and records on them.</summary>
+    public static RunRecorder Open(KernelSamplerOptions options, HostClock clock, HostIdentity identity, TimeProvider time) =>
+        new(KernelSampler.Open(options, clock), clock, identity, time, ownsSampler: true);
+
     public KernelSampler Sampler => _sampler;
+
+    public string AttachMode => _sampler.Mode.Name();
+
+    public ClockSource ClockSource => _sampler.Clock;
+
+    public uint CpuCount => (uint)_sampler.PossibleCpus;
+
+    public uint MaxBins => _sampler.MaxBins;
 
     /// <summary>Records the run; <paramref name="armed"/> is called once the kernel is armed.</summary>
     public async Task<Run> RecordAsync(RunRequest request, CancellationToken cancellationToken, Action? armed = null)
@@ -115,6 +104,14 @@ internal sealed class RunRecorder
         }
     }
 
+    public void Dispose()
+    {
+        if (_ownsSampler)
+        {
+            _sampler.Dispose();
+        }
+    }
+
     private Run Build(RunRequest request, ClockState clockAtArm, RunSeriesReadout readout, uint recorded, RunStatus status, string detail)
     {
         var run = request.NewRecord(_identity);
@@ -126,7 +123,7 @@ internal sealed class RunRecorder
         run.CpuCount = (uint)_sampler.PossibleCpus;
         run.SketchBits = (uint)readout.SketchBits;
         run.SaturatedSketchBins = (uint)readout.SaturatedSketchBins;
-        run.AttachMode = _sampler.Mode.Name();
+        run.AttachMode = AttachMode;
         run.RecordedAtUnixNs = _time.UnixNowNs();
         run.CrossRegionRttThresholdUs = _sampler.RttThresholdUs;
         return run;

@@ -1,6 +1,4 @@
-using Microsoft.Extensions.Options;
 using Millisampler.Agent.Clock;
-using Millisampler.Agent.Service;
 using Millisampler.Common.Text;
 using Millisampler.Common.Time;
 
@@ -9,24 +7,24 @@ namespace Millisampler.Agent.Schedule;
 /// <summary>
 /// The continuous schedule: every <see cref="ScheduleOptions.Period"/>, after a random jitter, one run of each
 /// configured bin width, one after another, each stored. Coordinator runs take precedence
-/// (<see cref="RunCoordinator.RecordLocalAsync"/> skips or cuts local runs that would be in their way).
+/// (<see cref="RunArbiter.RecordLocalAsync"/> skips or cuts local runs that would be in their way).
 /// </summary>
 internal sealed partial class ContinuousSchedule : BackgroundService
 {
-    private readonly RunCoordinator _runs;
+    private readonly RunArbiter _runs;
     private readonly HostClock _clock;
     private readonly TimeProvider _time;
     private readonly ScheduleOptions _options;
     private readonly ILogger<ContinuousSchedule> _logger;
     private readonly Random _random;
 
-    public ContinuousSchedule(RunCoordinator runs, HostClock clock, TimeProvider time, IOptions<AgentOptions> options,
+    public ContinuousSchedule(RunArbiter runs, HostClock clock, TimeProvider time, ScheduleOptions options,
         ILogger<ContinuousSchedule> logger, Random? random = null)
     {
         _runs = runs;
         _clock = clock;
         _time = time;
-        _options = options.Value.Schedule;
+        _options = options;
         _logger = logger;
         _random = random ?? Random.Shared;
     }

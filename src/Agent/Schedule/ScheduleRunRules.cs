@@ -4,56 +4,6 @@ using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Schedule;
 
-/// <summary>What a run may ask for on this agent: the configured limits, capped by the loaded kernel program.</summary>
-/// <param name="MinBinWidthNs">Narrowest bin, ns.</param>
-/// <param name="MaxBinWidthNs">Widest bin, ns.</param>
-/// <param name="MaxBins">Most bins.</param>
-/// <param name="MaxLeadNs">Furthest ahead a start may lie, ns.</param>
-/// <param name="MinArmMarginNs">Nearest a start may lie, and the gap kept between runs, ns.</param>
-/// <param name="ArmLeadNs">A coordinator run is armed this long before its start, ns.</param>
-/// <param name="MaxRunDurationNs">Longest run (bins × bin width), ns; 0 = no limit.</param>
-public sealed record RunLimits(long MinBinWidthNs, long MaxBinWidthNs, uint MaxBins, long MaxLeadNs, long MinArmMarginNs, long ArmLeadNs,
-    long MaxRunDurationNs = 0);
-
-/// <summary>Why a ScheduleRun was refused; each maps to one gRPC status.</summary>
-public enum ScheduleRejection
-{
-    /// <summary>Accepted.</summary>
-    None,
-
-    /// <summary>A field is out of range (INVALID_ARGUMENT).</summary>
-    InvalidArgument,
-
-    /// <summary>The run id is taken by a run with other parameters (ALREADY_EXISTS).</summary>
-    AlreadyExists,
-
-    /// <summary>Start already past, too close or too far ahead; clock not synchronized (FAILED_PRECONDITION).</summary>
-    FailedPrecondition,
-
-    /// <summary>Overlaps another coordinator run (ABORTED).</summary>
-    Aborted,
-
-    /// <summary>The agent is shutting down (UNAVAILABLE).</summary>
-    Unavailable,
-
-    /// <summary>Too many runs held for coordinators (RESOURCE_EXHAUSTED).</summary>
-    ResourceExhausted,
-}
-
-/// <summary>The answer to a ScheduleRun.</summary>
-/// <param name="Rejection">None when accepted.</param>
-/// <param name="Message">Why refused, naming the field or the other run; empty when accepted.</param>
-/// <param name="Duplicate">True when the run id had already been accepted with the same parameters.</param>
-/// <param name="Clock">Clock state when accepted.</param>
-public sealed record ScheduleDecision(ScheduleRejection Rejection, string Message, bool Duplicate, ClockState? Clock)
-{
-    public static ScheduleDecision Reject(ScheduleRejection rejection, string message) => new(rejection, message, false, null);
-
-    public static ScheduleDecision Accept(bool duplicate, ClockState clock) => new(ScheduleRejection.None, "", duplicate, clock);
-
-    public bool Accepted => Rejection == ScheduleRejection.None;
-}
-
 /// <summary>Checks of a ScheduleRun request and of run windows. Pure: no clock, no I/O.</summary>
 public static class ScheduleRunRules
 {

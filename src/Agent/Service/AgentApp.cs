@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Millisampler.Agent.Bpf;
+using Millisampler.Agent.Sampling;
 using Millisampler.Agent.Schedule;
 using Millisampler.Agent.Storage;
 using Millisampler.ServiceDefaults;

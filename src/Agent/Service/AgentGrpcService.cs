@@ -7,9 +7,9 @@ using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Service;
 
-/// <summary>AgentService over gRPC: maps requests onto <see cref="RunCoordinator"/> and <see cref="RunStore"/>, outcomes onto statuses.</summary>
+/// <summary>AgentService over gRPC: maps requests onto <see cref="RunArbiter"/> and <see cref="RunStore"/>, outcomes onto statuses.</summary>
 internal sealed partial class AgentGrpcService(
-    RunCoordinator runs,
+    RunArbiter runs,
     RunStore store,
     HostIdentity identity,
     AgentAddress address,

@@ -48,15 +48,23 @@ public static class AgentServiceCollectionExtensions
                 CrossRegionRttThresholdUs = o.CrossRegionRttThresholdUs,
                 RegionPrefixes = o.RegionPrefixes.Select(RegionPrefix.Parse).ToList(),
             };
-            return KernelRunEngine.Open(samplerOptions, sp.GetRequiredService<HostClock>(), sp.GetRequiredService<HostIdentity>(), sp.GetRequiredService<TimeProvider>());
+            return RunRecorder.Open(samplerOptions, sp.GetRequiredService<HostClock>(), sp.GetRequiredService<HostIdentity>(), sp.GetRequiredService<TimeProvider>());
         });
         services.TryAddSingleton<AgentAddress>();
 
         // Registered in this order, so stopped in the reverse: registration, schedule (its local run stored), then
         // the coordinator runs; the container disposes the engine (detaching the programs) after all of them.
-        services.TryAddSingleton<RunCoordinator>();
-        services.AddHostedService(sp => sp.GetRequiredService<RunCoordinator>());
-        services.TryAddSingleton<ContinuousSchedule>();
+        services.TryAddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
+            var limits = new RunLimits(o.MinBinWidthNs, o.MaxBinWidthNs, o.MaxBins, o.MaxLeadNs, o.MinArmMarginNs, o.ArmLeadNs, o.MaxRunDurationNs);
+            return new RunArbiter(sp.GetRequiredService<IRunEngine>(), sp.GetRequiredService<HostClock>(), sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<HostIdentity>(), sp.GetRequiredService<RunStore>(), limits, o.RequireSynchronizedClock,
+                sp.GetRequiredService<ILogger<RunArbiter>>(), sp.GetService<IHostApplicationLifetime>());
+        });
+        services.AddHostedService(sp => sp.GetRequiredService<RunArbiter>());
+        services.TryAddSingleton(sp => new ContinuousSchedule(sp.GetRequiredService<RunArbiter>(), sp.GetRequiredService<HostClock>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<AgentOptions>>().Value.Schedule, sp.GetRequiredService<ILogger<ContinuousSchedule>>()));
         services.AddHostedService(sp => sp.GetRequiredService<ContinuousSchedule>());
         services.TryAddSingleton<CoordinatorRegistration>();
         services.AddHostedService(sp => sp.GetRequiredService<CoordinatorRegistration>());

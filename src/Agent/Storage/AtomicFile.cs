@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Millisampler.Agent.Bpf.Native;
 
 namespace Millisampler.Agent.Storage;
 
@@ -7,7 +7,7 @@ namespace Millisampler.Agent.Storage;
 /// a torn one: write a temp file in the same directory, fsync it, rename it over the target, fsync
 /// the directory so the rename itself survives a power loss.
 /// </summary>
-internal static partial class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Extension of temp files; any left in the store directory are a crash's leftovers.</summary>
     public const string TempExtension = ".tmp";
@@ -54,9 +54,8 @@ internal static partial class AtomicFile
             return true;
         }
 
-        const int O_RDONLY = 0;
-        const int O_CLOEXEC = 0x80000; // 02000000 on every Linux architecture .NET runs on.
-        int fd = Open(directory, O_RDONLY | O_CLOEXEC);
+        // O_CLOEXEC is 02000000 on every Linux architecture .NET runs on.
+        int fd = Libc.Open(directory, Libc.OpenReadOnly | Libc.OpenCloseOnExec);
         if (fd < 0)
         {
             return false;
@@ -64,11 +63,11 @@ internal static partial class AtomicFile
 
         try
         {
-            return Fsync(fd) == 0;
+            return Libc.Fsync(fd) == 0;
         }
         finally
         {
-            _ = Close(fd);
+            _ = Libc.Close(fd);
         }
     }
 
@@ -86,13 +85,4 @@ internal static partial class AtomicFile
         {
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    private static partial int Fsync(int fd);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int Close(int fd);
 }

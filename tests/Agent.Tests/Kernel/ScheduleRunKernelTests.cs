@@ -232,10 +232,10 @@ public sealed class ScheduleRunKernelTests(ITestOutputHelper output)
     private sealed class InProcessAgent : IAsyncDisposable
     {
         private readonly WebApplication _app;
-        private readonly KernelRunEngine _engine;
+        private readonly RunRecorder _engine;
         private readonly string _store;
 
-        private InProcessAgent(WebApplication app, KernelRunEngine engine, string store)
+        private InProcessAgent(WebApplication app, RunRecorder engine, string store)
         {
             _app = app;
             _engine = engine;
@@ -251,7 +251,7 @@ public sealed class ScheduleRunKernelTests(ITestOutputHelper output)
         {
             var clock = new HostClock(ClockErrorSource.SharedHostClock);
             var identity = new HostIdentity(host, "kernel-rack", [new InterfaceInfo { Name = "eth0", Ifindex = NetNs.GetIfIndex(ns, "eth0") }]);
-            var engine = new KernelRunEngine(Sampler.Open(ns, "eth0"), clock, identity, TimeProvider.System, ownsSampler: true);
+            var engine = new RunRecorder(Sampler.Open(ns, "eth0"), clock, identity, TimeProvider.System, ownsSampler: true);
             string store = Directory.CreateTempSubdirectory("ms-agent-kernel-").FullName;
             try
             {

@@ -86,7 +86,7 @@ internal sealed class AgentTestHost : IAsyncDisposable
         return new AgentTestHost(app, storeDirectory, owns, time, clock, engine, logs);
     }
 
-    public RunCoordinator Runs => _app.Services.GetRequiredService<RunCoordinator>();
+    public RunArbiter Runs => _app.Services.GetRequiredService<RunArbiter>();
 
     /// <summary>A ScheduleRun request for a run <paramref name="leadMs"/> ahead on the fake clock.</summary>
     public ScheduleRunRequest Request(string runId, long leadMs = 300, long binWidthNs = 1_000_000, uint bins = 2000) => new()

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Millisampler.Agent.Bpf.Native;
 
-/// <summary>The libc calls the agent makes (its clocks are read through Millisampler.Common.Time.SystemClocks): adjtimex, file descriptors, mmap.</summary>
+/// <summary>The libc calls the agent makes (its clocks are read through Millisampler.Common.Time.SystemClocks): adjtimex, file descriptors, fsync, netlink sockets, mmap.</summary>
 internal static unsafe partial class Libc
 {
     private const string Lib = "libc";
@@ -38,6 +38,28 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
+
+    [LibraryImport(Lib, EntryPoint = "fsync", SetLastError = true)]
+    public static partial int Fsync(int fd);
+
+    public const int AfNetlink = 16;
+    public const int SockRaw = 3;
+    public const int SockCloseOnExec = 0x80000;
+    public const int NetlinkRoute = 0;
+    public const int SolSocket = 1;
+    public const int SoRcvTimeout = 20;
+
+    [LibraryImport(Lib, EntryPoint = "socket", SetLastError = true)]
+    public static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport(Lib, EntryPoint = "setsockopt", SetLastError = true)]
+    public static partial int SetSockOpt(int fd, int level, int name, long[] value, int length);
+
+    [LibraryImport(Lib, EntryPoint = "send", SetLastError = true)]
+    public static partial nint Send(int fd, byte[] buffer, nint length, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "recv", SetLastError = true)]
+    public static partial nint Recv(int fd, byte[] buffer, nint length, int flags);
 
     [LibraryImport(Lib, EntryPoint = "mmap", SetLastError = true)]
     public static partial nint Mmap(nint addr, nuint length, int prot, int flags, int fd, long offset);

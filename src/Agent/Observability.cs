@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
-namespace Millisampler.Agent.Service;
+namespace Millisampler.Agent;
 
 /// <summary>The agent's one ActivitySource and one Meter, and the instruments on it.</summary>
 internal static class Observability

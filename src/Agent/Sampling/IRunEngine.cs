@@ -1,11 +1,10 @@
-using Millisampler.Agent.Sampling;
 using Millisampler.Contracts.V1;
 
-namespace Millisampler.Agent.Schedule;
+namespace Millisampler.Agent.Sampling;
 
 /// <summary>
-/// What records runs: the kernel sampler behind <see cref="KernelRunEngine"/> in the agent, a fake on a
-/// fake clock in tests. One run at a time; the caller (<see cref="RunCoordinator"/>) guarantees that.
+/// What records runs: <see cref="RunRecorder"/> on the kernel sampler in the agent, a fake on a fake clock in
+/// tests. One run at a time; the caller (the schedule's run arbiter) guarantees that.
 /// </summary>
 public interface IRunEngine
 {

@@ -1,7 +1,5 @@
-using Microsoft.Extensions.Options;
 using Millisampler.Agent.Clock;
 using Millisampler.Agent.Sampling;
-using Millisampler.Agent.Service;
 using Millisampler.Agent.Storage;
 using Millisampler.Common.Text;
 using Millisampler.Common.Time;
@@ -22,15 +20,15 @@ namespace Millisampler.Agent.Schedule;
 /// <para>Stopping the agent cuts the armed run short and stores it; runs not armed yet are stored as failed.</para>
 /// <para>All waiting goes through the injected <see cref="TimeProvider"/> and <see cref="HostClock"/>, so tests run it on a fake clock.</para>
 /// </remarks>
-internal sealed partial class RunCoordinator : IHostedService, IDisposable
+internal sealed partial class RunArbiter : IHostedService, IDisposable
 {
     private readonly IRunEngine _engine;
     private readonly HostClock _clock;
     private readonly TimeProvider _time;
     private readonly HostIdentity _identity;
     private readonly RunStore _store;
-    private readonly AgentOptions _options;
-    private readonly ILogger<RunCoordinator> _logger;
+    private readonly bool _requireSynchronizedClock;
+    private readonly ILogger<RunArbiter> _logger;
     private readonly Lock _sync = new();
     private readonly Dictionary<string, CoordinatorRun> _runs = new(StringComparer.Ordinal);
     private readonly HashSet<Task> _inFlight = [];
@@ -40,18 +38,17 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
     private LocalRun? _local;
     private int _disposed;
 
-    public RunCoordinator(IRunEngine engine, HostClock clock, TimeProvider time, HostIdentity identity, RunStore store,
-        IOptions<AgentOptions> options, ILogger<RunCoordinator> logger, IHostApplicationLifetime? lifetime = null)
+    public RunArbiter(IRunEngine engine, HostClock clock, TimeProvider time, HostIdentity identity, RunStore store,
+        RunLimits limits, bool requireSynchronizedClock, ILogger<RunArbiter> logger, IHostApplicationLifetime? lifetime = null)
     {
         _engine = engine;
         _clock = clock;
         _time = time;
         _identity = identity;
         _store = store;
-        _options = options.Value;
+        _requireSynchronizedClock = requireSynchronizedClock;
         _logger = logger;
-        Limits = new RunLimits(_options.MinBinWidthNs, _options.MaxBinWidthNs, Math.Min(_options.MaxBins, engine.MaxBins),
-            _options.MaxLeadNs, _options.MinArmMarginNs, _options.ArmLeadNs, _options.MaxRunDurationNs);
+        Limits = limits with { MaxBins = Math.Min(limits.MaxBins, engine.MaxBins) };
         // Stop at the first signal, before Kestrel drains requests: GetRun callers waiting on a run get it cut short
         // at once instead of holding the shutdown until their deadline.
         if (lifetime is not null)
@@ -99,7 +96,7 @@ internal sealed partial class RunCoordinator : IHostedService, IDisposable
                     $"run_id '{request.RunId}' is taken by a stored {Describe(stored.Origin)} run (start {stored.StartTaiNs}, {stored.Bins} x {DurationText.Format(stored.BinWidthNs)}); choose another id");
         }
 
-        if (_options.RequireSynchronizedClock && !clock.Synchronized)
+        if (_requireSynchronizedClock && !clock.Synchronized)
         {
             return Reject(request, ScheduleRejection.FailedPrecondition,
                 "the host clock is not synchronized (adjtimex reports STA_UNSYNC), so its bins would not line up with other hosts'; " +

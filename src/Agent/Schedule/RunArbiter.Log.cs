@@ -2,7 +2,7 @@ using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Schedule;
 
-internal sealed partial class RunCoordinator
+internal sealed partial class RunArbiter
 {
     private static partial class Log
     {

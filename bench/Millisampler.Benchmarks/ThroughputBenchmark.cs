@@ -1,0 +1,280 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Millisampler.Agent.Bpf;
+using Millisampler.Agent.Bpf.Native;
+using Millisampler.Agent.Clock;
+using Millisampler.Lab;
+
+namespace Millisampler.Benchmarks;
+
+/// <summary>
+/// Throughput beside no capture: iperf3 between two namespaces over veth, in four configurations
+/// (nothing attached; the sampler attached on both ends, disarmed; armed with 1 ms bins; tcpdump -s 96
+/// on the receiver), for three workloads (TCP with default offloads, TCP with TSO/GSO/GRO off, UDP
+/// 64-byte datagrams). Configurations are interleaved and their order rotated every round; the table
+/// gives medians and the median of the per-round ratios to "nothing attached". bpf_stats
+/// (kernel.bpf_stats_enabled) gives the programs' own run time per invocation and their share of the
+/// phase's CPU time.
+/// </summary>
+/// <remarks>
+/// The sampler is loaded and armed from this process, which then only waits: during an armed phase no
+/// userspace of ours runs, so a loss there is the kernel program's (its run time and what it does to
+/// caches). The agent's userspace cost is measured apart (the agent benchmark: CPU of a long-running agent).
+/// </remarks>
+public static class ThroughputBenchmark
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    private static readonly string[] Configurations = ["nothing attached", "attached, disarmed", "armed, 1 ms bins", "tcpdump -s 96"];
+
+    private sealed record Workload(string Name, bool Offloads, bool Udp, string Unit);
+
+    private static readonly Workload[] Workloads =
+    [
+        new("TCP, default offloads", Offloads: true, Udp: false, "Gbit/s"),
+        new("TCP, TSO/GSO/GRO off", Offloads: false, Udp: false, "Gbit/s"),
+        new("UDP 64 B", Offloads: true, Udp: true, "Mpps"),
+    ];
+
+    private sealed record ProgramStats(ulong RunNs, ulong Runs);
+
+    private sealed class Cell
+    {
+        public List<double> Values { get; } = [];
+        public List<double> Ratios { get; } = [];
+        public List<(double IngressNs, double EgressNs, double CpuShare)> Bpf { get; } = [];
+    }
+
+    public static int Run(string[] args)
+    {
+        int rounds = ArgInt(args, "--rounds", 5);
+        int seconds = ArgInt(args, "--seconds", 4);
+        string prefix = ArgString(args, "--prefix", "ms-tp-");
+        string only = ArgString(args, "--workloads", "all");
+        if (!File.Exists("/usr/bin/iperf3") && !File.Exists("/usr/local/bin/iperf3"))
+        {
+            Console.Error.WriteLine("throughput: iperf3 is not installed (scripts/setup.sh installs it).");
+            return 2;
+        }
+
+        Console.WriteLine($"# throughput benchmark, {Environment.ProcessorCount} CPUs, kernel {File.ReadAllText("/proc/sys/kernel/osrelease").Trim()}, " +
+            $"clocksource {File.ReadAllText("/sys/devices/system/clocksource/clocksource0/current_clocksource").Trim()}, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+        Console.WriteLine($"# {rounds} rounds of {seconds} s per configuration, configurations interleaved and rotated each round");
+        var workloads = only == "all" ? Workloads : Workloads.Where((w, i) => only.Split(',').Contains((i + 1).ToString(Inv))).ToArray();
+        var results = new Dictionary<(string, string), Cell>();
+        foreach (var w in workloads)
+        {
+            RunWorkload(w, rounds, seconds, prefix, results).GetAwaiter().GetResult();
+        }
+
+        Print(workloads, results, seconds);
+        return 0;
+    }
+
+    private static async Task RunWorkload(Workload w, int rounds, int seconds, string prefix, Dictionary<(string, string), Cell> results)
+    {
+        await using var lab = NetworkLab.Create(prefix);
+        var names = await lab.AddNamespacesAsync(["tx", "rx"]);
+        foreach (var n in names)
+        {
+            lab.SetSysctl(n, "net.ipv6.conf.all.disable_ipv6", "1");
+            lab.SetSysctl(n, "net.ipv6.conf.default.disable_ipv6", "1");
+        }
+        await lab.AddVethAsync(names[0], "eth0", names[1], "eth0");
+        await lab.AddAddressAsync(names[0], "eth0", "198.18.0.1/24");
+        await lab.AddAddressAsync(names[1], "eth0", "198.18.0.2/24");
+        if (!w.Offloads)
+        {
+            var off = new Dictionary<string, bool> { ["tso"] = false, ["gso"] = false, ["gro"] = false };
+            await lab.SetOffloadsAsync(names[0], "eth0", off);
+            await lab.SetOffloadsAsync(names[1], "eth0", off);
+        }
+
+        var server = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", names[1], "iperf3", "-s", "-B", "198.18.0.2", "--logfile", "/dev/null"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        try
+        {
+            await Task.Delay(500);
+            for (int round = 0; round < rounds; round++)
+            {
+                var perRound = new Dictionary<string, double>();
+                for (int k = 0; k < Configurations.Length; k++)
+                {
+                    string config = Configurations[(k + round) % Configurations.Length];
+                    var (value, bpf) = await Phase(lab, names, w, config, seconds);
+                    perRound[config] = value;
+                    var cell = CellOf(results, w.Name, config);
+                    cell.Values.Add(value);
+                    if (bpf is { } b)
+                    {
+                        cell.Bpf.Add(b);
+                    }
+                    Console.Error.WriteLine($"{w.Name} round {round + 1} {config}: {value:F3} {w.Unit}");
+                }
+                foreach (var (config, v) in perRound)
+                {
+                    CellOf(results, w.Name, config).Ratios.Add(v / perRound[Configurations[0]]);
+                }
+            }
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
+    }
+
+    private static Cell CellOf(Dictionary<(string, string), Cell> results, string workload, string config)
+    {
+        if (!results.TryGetValue((workload, config), out var cell))
+        {
+            cell = new Cell();
+            results[(workload, config)] = cell;
+        }
+        return cell;
+    }
+
+    private static async Task<(double Value, (double, double, double)? Bpf)> Phase(NetworkLab lab, IReadOnlyList<string> names, Workload w, string config, int seconds)
+    {
+        KernelSampler? tx = null, rx = null;
+        Process? dump = null;
+        int statsFd = -1;
+        try
+        {
+            if (config is "attached, disarmed" or "armed, 1 ms bins")
+            {
+                var opts = new KernelSamplerOptions { Interfaces = ["eth0"], Load = new SamplerLoadOptions { MaxBins = (uint)(seconds * 1000 + 3000) } };
+                rx = NetNs.Run(names[1], () => KernelSampler.Open(opts, new HostClock()));
+                tx = NetNs.Run(names[0], () => KernelSampler.Open(opts, new HostClock()));
+                statsFd = LibBpf.EnableStats(LibBpf.StatsRunTime);
+                if (config == "armed, 1 ms bins")
+                {
+                    long start = new HostClock().NowTaiNs();
+                    rx.Arm(start, 1_000_000, rx.MaxBins);
+                    tx.Arm(start, 1_000_000, tx.MaxBins);
+                }
+            }
+            else if (config == "tcpdump -s 96")
+            {
+                dump = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", names[1], "tcpdump", "-i", "eth0", "-s", "96", "-w", "/dev/null", "-q"])
+                {
+                    RedirectStandardError = true,
+                    RedirectStandardOutput = true,
+                });
+                await Task.Delay(500);
+            }
+
+            var before = rx is null ? default : (Stats(rx.Object.IngressProgramFd), Stats(tx!.Object.EgressProgramFd));
+            var sw = Stopwatch.StartNew();
+            string[] client = w.Udp
+                ? ["iperf3", "-c", "198.18.0.2", "-u", "-b", "0", "-l", "64", "-t", seconds.ToString(Inv), "-J"]
+                : ["iperf3", "-c", "198.18.0.2", "-t", seconds.ToString(Inv), "-J"];
+            var r = await lab.ExecAsync(names[0], client, timeout: TimeSpan.FromSeconds(seconds + 30));
+            double wall = sw.Elapsed.TotalSeconds;
+            (double, double, double)? bpf = null;
+            if (rx is not null)
+            {
+                var after = (Stats(rx.Object.IngressProgramFd), Stats(tx!.Object.EgressProgramFd));
+                ulong inRuns = after.Item1.Runs - before.Item1.Runs, outRuns = after.Item2.Runs - before.Item2.Runs;
+                ulong ns = after.Item1.RunNs - before.Item1.RunNs + after.Item2.RunNs - before.Item2.RunNs;
+                bpf = ((after.Item1.RunNs - before.Item1.RunNs) / (double)Math.Max(1, inRuns),
+                    (after.Item2.RunNs - before.Item2.RunNs) / (double)Math.Max(1, outRuns),
+                    ns / (wall * Environment.ProcessorCount * 1e9));
+            }
+            return (Parse(r.StdOut, w), bpf);
+        }
+        finally
+        {
+            if (statsFd >= 0)
+            {
+                Libc.Close(statsFd);
+            }
+            tx?.Dispose();
+            rx?.Dispose();
+            if (dump is not null)
+            {
+                dump.Kill();
+                await dump.WaitForExitAsync();
+            }
+        }
+    }
+
+    /// <summary>Received Gbit/s (TCP) or received Mpps (UDP) from iperf3's JSON.</summary>
+    private static double Parse(string json, Workload w)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var end = doc.RootElement.GetProperty("end");
+        if (!w.Udp)
+        {
+            return end.GetProperty("sum_received").GetProperty("bits_per_second").GetDouble() / 1e9;
+        }
+        var sum = end.GetProperty("sum");
+        double packets = sum.GetProperty("packets").GetDouble() - sum.GetProperty("lost_packets").GetDouble();
+        return packets / sum.GetProperty("seconds").GetDouble() / 1e6;
+    }
+
+    private static unsafe ProgramStats Stats(int progFd)
+    {
+        LibBpf.ProgInfo info = default;
+        uint len = (uint)sizeof(LibBpf.ProgInfo);
+        LibBpf.ObjGetInfoByFd(progFd, &info, &len);
+        return new ProgramStats(info.RunTimeNs, info.RunCount);
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var s = values.Order().ToList();
+        return s.Count == 0 ? double.NaN : s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
+    }
+
+    private static void Print(Workload[] workloads, Dictionary<(string, string), Cell> results, int seconds)
+    {
+        Console.WriteLine();
+        Console.WriteLine("| configuration | " + string.Join(" | ", workloads.Select(w => w.Name)) + " |");
+        Console.WriteLine("|---|" + string.Concat(workloads.Select(_ => "---|")));
+        foreach (var config in Configurations)
+        {
+            var cells = workloads.Select(w =>
+            {
+                var c = results[(w.Name, config)];
+                return config == Configurations[0]
+                    ? $"{Median(c.Values).ToString(w.Udp ? "F3" : "F2", Inv)} {w.Unit}"
+                    : $"{Median(c.Ratios):F2} × ({Median(c.Values).ToString(w.Udp ? "F3" : "F2", Inv)})";
+            });
+            Console.WriteLine($"| {config} | " + string.Join(" | ", cells) + " |");
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("Ratios are medians of the per-round ratios to the same round's \"nothing attached\"; in brackets the median value.");
+        Console.WriteLine();
+        Console.WriteLine("bpf_stats (run_time_ns / run_cnt), median over rounds: ns per invocation, and the programs' run time as a share of all CPU time in the phase");
+        Console.WriteLine();
+        Console.WriteLine("| state | " + string.Join(" | ", workloads.Select(w => w.Name)) + " |");
+        Console.WriteLine("|---|" + string.Concat(workloads.Select(_ => "---|")));
+        foreach (var config in Configurations.Skip(1).Take(2))
+        {
+            var cells = workloads.Select(w =>
+            {
+                var b = results[(w.Name, config)].Bpf;
+                return $"in {Median(b.Select(x => x.IngressNs)):F0} ns, out {Median(b.Select(x => x.EgressNs)):F0} ns, {Median(b.Select(x => x.CpuShare)):P1} CPU";
+            });
+            Console.WriteLine($"| {config} | " + string.Join(" | ", cells) + " |");
+        }
+    }
+
+    private static int ArgInt(string[] args, string name, int fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], Inv) : fallback;
+    }
+
+    private static string ArgString(string[] args, string name, string fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+    }
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Throughput beside no capture (docs/benchmarks.md): iperf3 over veth between two namespaces with
+# nothing attached, the sampler attached disarmed, armed at 1 ms bins, and tcpdump -s 96; TCP with
+# default offloads, TCP with offloads off, UDP 64 B; interleaved rotated rounds, medians and ratios,
+# and bpf_stats. Run as root. Options pass through: --rounds N --seconds S --prefix ms-xyz- --workloads 1,2,3
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v iperf3 >/dev/null || { echo "iperf3 missing: run scripts/setup.sh" >&2; exit 2; }
+dotnet build -c Release bench/Millisampler.Benchmarks -v q -nologo | grep -E " error |rror\(s\)" || true
+exec dotnet bench/Millisampler.Benchmarks/bin/Release/net10.0/Millisampler.Benchmarks.dll throughput "$@"
