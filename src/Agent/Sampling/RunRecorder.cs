@@ -133,7 +133,7 @@ internal sealed class RunRecorder : IRunEngine, IDisposable
         run.CpuCount = (uint)_sampler.PossibleCpus;
         run.SketchBits = (uint)readout.SketchBits;
         run.SaturatedSketchBins = (uint)readout.SaturatedSketchBins;
-        run.AttachMode = _sampler.Mode.Name();
+        run.AttachMode = AttachMode;
         run.RecordedAtUnixNs = _time.UnixNowNs();
         run.CrossRegionRttThresholdUs = _sampler.RttThresholdUs;
         return run;

@@ -1,3 +1,5 @@
+using Millisampler.Common.Text;
+
 namespace Millisampler.Agent.Schedule;
 
 /// <summary>
@@ -32,7 +34,7 @@ public sealed class ScheduleOptions
             var widths = new List<long>();
             foreach (var item in BinWidths.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
-                if (!Millisampler.Common.Text.DurationText.TryParseNs(item, out long ns))
+                if (!DurationText.TryParseNs(item, out long ns))
                 {
                     return [];
                 }

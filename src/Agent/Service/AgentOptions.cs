@@ -1,7 +1,6 @@
 using Millisampler.Agent.Bpf;
 using Millisampler.Agent.Clock;
 using Millisampler.Agent.Schedule;
-using Millisampler.Common.Text;
 using Millisampler.Common.Time;
 
 namespace Millisampler.Agent.Service;
@@ -115,7 +114,7 @@ public sealed class AgentOptions
     public long MaxBinWidthNs => TimeNs.Of(MaxBinWidth);
 
     /// <summary><see cref="MaxRunDuration"/> in ns.</summary>
-    public long MaxRunDurationNs => MaxRunDuration.Ticks * TimeSpan.NanosecondsPerTick;
+    public long MaxRunDurationNs => TimeNs.Of(MaxRunDuration);
 
     /// <summary><see cref="MaxLead"/> in ns.</summary>
     public long MaxLeadNs => TimeNs.Of(MaxLead);
