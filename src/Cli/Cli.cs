@@ -85,6 +85,7 @@ public static class Cli
             CapturesCommand.Create(env),
             ExportCommand.Create(env),
             AnalyzeCommand.Create(env),
+            Report.ReportCommand.Create(env),
         };
 
     private static int Fail(CliEnvironment env, string message, int exitCode)
