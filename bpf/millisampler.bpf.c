@@ -80,6 +80,123 @@ struct {
 	__type(value, struct ms_stats);
 } ms_stats SEC(".maps");
 
+
+/* ---- Look-back ring: maps and helpers (docs/sampler.md, "Look-back ring") ---- */
+
+/* Set by the agent before load; the verifier sees the values as constants. */
+const volatile struct ms_ring_params ms_ring SEC(".rodata.ring") = { .width_ns = 1000000, .depth = 4096, .on = 0 };
+
+/* depth slots per CPU, CPU c's slice first at c*depth; the agent sizes it and maps it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct ms_ring_bin);
+} ms_ring_bins SEC(".maps");
+
+/* depth slots shared by all CPUs; the agent sizes it and maps it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct ms_ring_sketch);
+} ms_ring_sketch SEC(".maps");
+
+static __always_inline void ms_ring_sketch_claim(struct ms_ring_sketch *s, __u64 seen, __u64 bin)
+{
+	/* One CPU wins the slot and clears it; the tag goes first so a reader can tell. */
+	if (__sync_val_compare_and_swap(&s->bin, seen, bin) != seen)
+		return;
+#pragma unroll
+	for (int i = 0; i < MS_SKETCH_WORDS; i++) {
+		s->in[i] = 0;
+		s->out[i] = 0;
+	}
+}
+
+/*
+ * Clears the shared sketch slot of the bin after `bin` ahead of time, so that when that bin
+ * starts its bits are set into a clean slot and no CPU clears under another's writes. Called
+ * once per CPU per bin (when the CPU resets its own counters slot).
+ */
+static __always_inline void ms_ring_sketch_prepare(__u64 bin)
+{
+	__u32 slot = (__u32)(bin + 1) & (ms_ring.depth - 1);
+	struct ms_ring_sketch *s = bpf_map_lookup_elem(&ms_ring_sketch, &slot);
+
+	if (s) {
+		__u64 seen = s->bin;
+
+		if (seen != bin + 1)
+			ms_ring_sketch_claim(s, seen, bin + 1);
+	}
+}
+
+/*
+ * This CPU's slot for the bin holding `now` (TAI): reset first when it still holds an older
+ * bin. Only this CPU writes its slice, and our programs never interleave on one CPU.
+ */
+static __always_inline struct ms_ring_bin *ms_ring_slot(__u64 now, __u64 *abs)
+{
+	__u64 bin = now / ms_ring.width_ns;
+	__u32 idx = bpf_get_smp_processor_id() * ms_ring.depth + ((__u32)bin & (ms_ring.depth - 1));
+	struct ms_ring_bin *r = bpf_map_lookup_elem(&ms_ring_bins, &idx);
+
+	if (!r)
+		return NULL;
+	if (r->bin != bin) {
+		r->bin = bin;
+		asm volatile("" ::: "memory"); /* the tag before the counters, for readers */
+		r->in_bytes = 0;
+		r->out_bytes = 0;
+		r->in_packets = 0;
+		r->out_packets = 0;
+		r->in_ce_bytes = 0;
+		r->in_rxmit_bytes = 0;
+		r->out_rxmit_bytes = 0;
+		r->in_xregion_bytes = 0;
+		r->out_xregion_bytes = 0;
+		ms_ring_sketch_prepare(bin);
+	}
+	*abs = bin;
+	return r;
+}
+
+/* Sets a flow's bit in the ring's shared sketch of `bin` (test before set, like the runs). */
+static __always_inline void ms_ring_sketch_set(__u64 bin, __u32 sketch_bit, bool ingress)
+{
+	__u32 slot = (__u32)bin & (ms_ring.depth - 1);
+	struct ms_ring_sketch *s = bpf_map_lookup_elem(&ms_ring_sketch, &slot);
+
+	if (!s)
+		return;
+	__u64 seen = s->bin;
+
+	if (seen != bin) {
+		/* Nobody prepared it (no packet in the bin before): claim it now. */
+		ms_ring_sketch_claim(s, seen, bin);
+		if (s->bin != bin)
+			return;
+	}
+	__u32 bit = sketch_bit & (MS_SKETCH_BITS - 1);
+	__u64 mask = 1ULL << (bit & 63);
+	__u64 *word = ingress ? &s->in[bit >> 6] : &s->out[bit >> 6];
+
+	if (!(*word & mask))
+		__sync_fetch_and_or(word, mask);
+}
+
+/* What one packet adds, to the run's bin and to the ring's slot. */
+#define MS_ADD(b, r, field, v)                 \
+	do {                                   \
+		if (b)                         \
+			(b)->field += (v);     \
+		if (r)                         \
+			(r)->field += (__u32)(v); \
+	} while (0)
+
 /* What the parser learned about one packet. */
 struct ms_pkt {
 	struct ms_flow_key key;
@@ -517,16 +634,10 @@ static __always_inline __u32 ms_track_seq(struct ms_flow *f, const struct ms_pkt
 	return rx;
 }
 
-static __always_inline int ms_handle(struct __sk_buff *skb, bool ingress, bool tai)
+/* The run's bin for `now`, or NULL (disarmed, before the start, after the last bin). */
+static __always_inline struct ms_bin *ms_run_bin(struct ms_config *cfg, __u64 now, __u32 *binp)
 {
 	__u32 k = ms_zero_key();
-	struct ms_config *cfg = bpf_map_lookup_elem(&ms_config, &k);
-
-	/* The disarmed path: one inlined array lookup and a load. */
-	if (!cfg || !cfg->armed)
-		return MS_CONTINUE;
-
-	__u64 now = tai ? bpf_ktime_get_tai_ns() : bpf_ktime_get_ns();
 	__u64 start = cfg->start_ns;
 
 	if (now < start || cfg->bin_width_ns == 0) {
@@ -534,7 +645,7 @@ static __always_inline int ms_handle(struct __sk_buff *skb, bool ingress, bool t
 
 		if (s)
 			s->armed_early++;
-		return MS_CONTINUE;
+		return NULL;
 	}
 	__u32 bin = (now - start) / cfg->bin_width_ns;
 
@@ -543,16 +654,35 @@ static __always_inline int ms_handle(struct __sk_buff *skb, bool ingress, bool t
 
 		if (s)
 			s->armed_late++;
-		return MS_CONTINUE;
+		return NULL;
 	}
+	*binp = bin;
+	return bpf_map_lookup_elem(&ms_bins, &bin);
+}
+
+static __always_inline int ms_handle(struct __sk_buff *skb, bool ingress, bool tai)
+{
+	__u32 k = ms_zero_key();
+	struct ms_config *cfg = bpf_map_lookup_elem(&ms_config, &k);
+	/* A load-time constant: with the ring off the verifier removes every ring branch. */
+	bool ring = tai && ms_ring.on;
+
+	/* The disarmed path: one inlined array lookup and a load. */
+	if (!cfg || (!cfg->armed && !ring))
+		return MS_CONTINUE;
+
+	__u64 now = tai ? bpf_ktime_get_tai_ns() : bpf_ktime_get_ns();
+	__u32 bin = 0;
+	__u64 ring_bin = 0;
 
 	/*
 	 * Per-CPU values need no atomics: tc programs run with bottom halves disabled (egress) or
 	 * in softirq (ingress), so two of our programs never interleave on one CPU.
 	 */
-	struct ms_bin *b = bpf_map_lookup_elem(&ms_bins, &bin);
+	struct ms_bin *b = cfg->armed ? ms_run_bin(cfg, now, &bin) : NULL;
+	struct ms_ring_bin *r = ring ? ms_ring_slot(now, &ring_bin) : NULL;
 
-	if (!b)
+	if (!b && !r)
 		return MS_CONTINUE;
 
 	/*
@@ -569,16 +699,16 @@ static __always_inline int ms_handle(struct __sk_buff *skb, bool ingress, bool t
 		len += (__u64)(segs - 1) * p.hdr_len;
 
 	if (ingress) {
-		b->in_bytes += len;
-		b->in_packets += segs;
+		MS_ADD(b, r, in_bytes, len);
+		MS_ADD(b, r, in_packets, segs);
 	} else {
-		b->out_bytes += len;
-		b->out_packets += segs;
+		MS_ADD(b, r, out_bytes, len);
+		MS_ADD(b, r, out_packets, segs);
 	}
 	if (!parsed)
 		return MS_CONTINUE;
 	if (ingress && p.ce)
-		b->in_ce_bytes += len;
+		MS_ADD(b, r, in_ce_bytes, len);
 
 	struct ms_flow *f = ms_flow_get(&p, cfg);
 
@@ -590,34 +720,38 @@ static __always_inline int ms_handle(struct __sk_buff *skb, bool ingress, bool t
 
 		if (rx) {
 			if (ingress)
-				b->in_rxmit_bytes += rx;
+				MS_ADD(b, r, in_rxmit_bytes, rx);
 			else
-				b->out_rxmit_bytes += rx;
+				MS_ADD(b, r, out_rxmit_bytes, rx);
 		}
 		if (!ingress)
 			ms_classify_rtt(skb, f, cfg, now);
 	}
 	if (f->region == MS_REGION_REMOTE) {
 		if (ingress)
-			b->in_xregion_bytes += len;
+			MS_ADD(b, r, in_xregion_bytes, len);
 		else
-			b->out_xregion_bytes += len;
+			MS_ADD(b, r, out_xregion_bytes, len);
 	}
 
 	/*
 	 * The sketch is shared by all CPUs: test before set, so a flow writes its bit once per bin
 	 * and later packets only read the cache line.
 	 */
-	struct ms_sketch *sk = bpf_map_lookup_elem(&ms_sketch, &bin);
+	if (b) {
+		struct ms_sketch *sk = bpf_map_lookup_elem(&ms_sketch, &bin);
 
-	if (sk) {
-		__u32 bit = f->sketch_bit & (MS_SKETCH_BITS - 1);
-		__u64 mask = 1ULL << (bit & 63);
-		__u64 *word = ingress ? &sk->in[bit >> 6] : &sk->out[bit >> 6];
+		if (sk) {
+			__u32 bit = f->sketch_bit & (MS_SKETCH_BITS - 1);
+			__u64 mask = 1ULL << (bit & 63);
+			__u64 *word = ingress ? &sk->in[bit >> 6] : &sk->out[bit >> 6];
 
-		if (!(*word & mask))
-			__sync_fetch_and_or(word, mask);
+			if (!(*word & mask))
+				__sync_fetch_and_or(word, mask);
+		}
 	}
+	if (r)
+		ms_ring_sketch_set(ring_bin, f->sketch_bit, ingress);
 	return MS_CONTINUE;
 }
 

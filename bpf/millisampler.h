@@ -89,6 +89,43 @@ struct ms_prefix_value {
 	__u32 region; /* MS_REGION_* */
 };
 
+/*
+ * Look-back ring (docs/sampler.md, "Look-back ring"): the newest `depth` bins of one width on
+ * the absolute TAI grid, bin n covering [n*width, (n+1)*width). Load-time constants, set by
+ * the agent in .rodata before load: with on == 0 the verifier drops the ring code entirely.
+ */
+struct ms_ring_params {
+	__u64 width_ns;  /* > 0 */
+	__u32 depth;     /* slots per CPU, a power of two */
+	__u32 on;        /* 0: no ring (the maps keep one entry) */
+};
+
+/*
+ * One ring slot of one CPU. ms_ring_bins holds depth slots per CPU, CPU c's slice at
+ * [c*depth, (c+1)*depth): a CPU writes only its own slice. 32-bit counters keep the ring in
+ * budget: 2^32 bytes in one 1 ms bin on one CPU is 34 Tbit/s.
+ */
+struct ms_ring_bin {
+	__u64 bin;              /* absolute bin these counters belong to; other values: stale */
+	__u32 in_bytes;
+	__u32 out_bytes;
+	__u32 in_packets;
+	__u32 out_packets;
+	__u32 in_ce_bytes;
+	__u32 in_rxmit_bytes;
+	__u32 out_rxmit_bytes;
+	__u32 in_xregion_bytes;
+	__u32 out_xregion_bytes;
+	__u32 pad;
+};
+
+/* One ring slot's distinct-flow bitmaps, shared by all CPUs (depth slots). */
+struct ms_ring_sketch {
+	__u64 bin;              /* absolute bin the bitmaps belong to */
+	__u64 in[MS_SKETCH_WORDS];
+	__u64 out[MS_SKETCH_WORDS];
+};
+
 /* Per-CPU diagnostics. */
 struct ms_stats {
 	__u64 armed_early;      /* packets while armed but before the start instant */

@@ -26,7 +26,11 @@ public static class SamplerBenchmark
         double phaseSeconds = ArgInt(args, "--phase-ms", 3000) / 1000.0;
         Console.WriteLine($"# sampler benchmark, {Environment.ProcessorCount} CPUs, kernel {File.ReadAllText("/proc/sys/kernel/osrelease").Trim()}");
         TestRun(repeat, trials);
-        Live(phaseSeconds).GetAwaiter().GetResult();
+        if (!args.Contains("--no-live"))
+        {
+            Live(phaseSeconds).GetAwaiter().GetResult();
+        }
+
         return 0;
     }
 
@@ -54,6 +58,7 @@ public static class SamplerBenchmark
     private static void TestRun(int repeat, int trials)
     {
         using var obj = SamplerObject.Load(new SamplerLoadOptions { LoadBaselineProgram = true });
+        using var ringObj = SamplerObject.Load(new SamplerLoadOptions { Lookback = new LookbackRingOptions() });
         var mix = PacketMix();
         var programs = new (string Name, int Fd)[] { ("ingress", obj.IngressProgramFd), ("egress", obj.EgressProgramFd) };
 
@@ -74,6 +79,23 @@ public static class SamplerBenchmark
             }
         }
         WriteConfig(obj, armed: false);
+
+        // The same programs with the look-back ring on (1 ms, 4,096 slots): ring alone, ring + armed run.
+        var ringPrograms = new (string Name, int Fd)[] { ("ingress", ringObj.IngressProgramFd), ("egress", ringObj.EgressProgramFd) };
+        foreach (bool armed in new[] { false, true })
+        {
+            WriteConfig(ringObj, armed);
+            foreach (var (name, fd) in ringPrograms)
+            {
+                var ns = mix.Select(m => Median(m.Frames, fd, repeat, trials)).ToArray();
+                double net = mix.Select((m, i) => m.Share * (ns[i] - empty[i])).Sum();
+                Console.WriteLine($"| {name} | {(armed ? "ring on + armed" : "ring on, disarmed")} | " + string.Join(" | ", ns.Select(v => v.ToString("F1", Inv))) + $" | **{net:F1}** |");
+            }
+        }
+        WriteConfig(ringObj, armed: false);
+        long ringMemlock = MapFds(ringObj).Append(ringObj.RingBinsFd).Append(ringObj.RingSketchFd).Sum(MemLock);
+        long ringFormula128 = (2000L * 72 * 128) + (2000L * 1024) + (ringObj.MaxFlows * 136L) + (4096L * 48 * 128) + (4096L * 1032);
+        Console.WriteLine($"ring on: kernel memory of the maps (fdinfo memlock, {ringObj.PossibleCpus} CPUs): {ringMemlock / 1024.0 / 1024.0:F2} MiB; formula at 128 CPUs: {ringFormula128 / 1024.0 / 1024.0:F1} MiB");
 
         // How much of the armed cost is the clock read alone (a test-only program that only reads it).
         var clockObject = Path.Combine(RepoRoot(), "bpf", "out", "test", "clock_cost.bpf.o");

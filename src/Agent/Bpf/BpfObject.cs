@@ -86,6 +86,23 @@ internal sealed unsafe class BpfObject : IDisposable
         }
     }
 
+    /// <summary>
+    /// Overwrites a global data section (".rodata.NAME") before load; its size must equal the
+    /// value's, so a section that grew in C cannot be half-written from here.
+    /// </summary>
+    public void SetSectionValue<T>(string section, in T value)
+        where T : unmanaged
+    {
+        nuint size;
+        void* data = LibBpf.MapInitialValue(Map(section), &size);
+        if (data == null || size != (nuint)sizeof(T))
+        {
+            throw new BpfException($"Section '{section}' of {_displayName} holds {size} bytes but the agent writes {sizeof(T)}: the object and the agent do not match.");
+        }
+
+        *(T*)data = value;
+    }
+
     public int ProgramFd(string name)
     {
         nint prog = LibBpf.FindProgramByName(_object, name);

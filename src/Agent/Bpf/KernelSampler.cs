@@ -67,13 +67,18 @@ internal sealed unsafe class KernelSampler : IDisposable
     private readonly HostClock _clock;
     private readonly uint _rttThresholdUs;
     private uint _prefixGeneration;
+    private readonly bool _ownsObject = true;
 
-    private KernelSampler(SamplerObject obj, HostClock clock, uint rttThresholdUs)
+    private KernelSampler(SamplerObject obj, HostClock clock, uint rttThresholdUs, bool ownsObject = true)
     {
         _object = obj;
         _clock = clock;
         _rttThresholdUs = rttThresholdUs;
+        _ownsObject = ownsObject;
     }
+
+    /// <summary>A sampler over a loaded object that attaches nothing and leaves the object open on dispose (tests, benchmarks).</summary>
+    internal static KernelSampler ForObject(SamplerObject obj, HostClock clock) => new(obj, clock, 10_000, ownsObject: false);
 
     public ClockSource Clock => _object.Clock;
     public AttachMode Mode => _attachments.Count > 0 ? _attachments[0].Mode : AttachMode.Auto;
@@ -276,6 +281,80 @@ internal sealed unsafe class KernelSampler : IDisposable
         new Span<byte>(_object.Sketches, (int)(Math.Min(bins, MaxBins) * (uint)sizeof(MsSketch))).Clear();
     }
 
+    /// <summary>The look-back ring as loaded, or null when it is off.</summary>
+    public LookbackRingOptions? Lookback => _object.Lookback;
+
+    /// <summary>
+    /// Reads absolute bins [<paramref name="firstBin"/>, + <paramref name="bins"/>) out of the
+    /// look-back ring. A CPU slot counts only when it holds exactly that bin (checked before and
+    /// after copying it, since the kernel may recycle it meanwhile): a CPU that saw nothing in a
+    /// bin contributes zero, never stale counts. Throws <see cref="LookbackWindowException"/>
+    /// when the window is not wholly past or no longer wholly held.
+    /// </summary>
+    public RunSeriesReadout ReadRing(long firstBin, uint bins)
+    {
+        var ring = Lookback ?? throw new LookbackWindowException("The look-back recorder is off on this host.");
+        long width = ring.BinWidthNs;
+        LookbackWindow.Check(ring, firstBin, bins, _clock.NowTaiNs() / width);
+
+        int cpus = PossibleCpus;
+        uint depth = ring.DepthBins;
+        uint mask = depth - 1;
+        var readout = new RunSeriesReadout((int)bins, MsSketch.Words);
+        var perCpu = new MsBin[cpus];
+        var ingress = new ulong[MsSketch.Words];
+        var egress = new ulong[MsSketch.Words];
+        MsRingBin* slots = _object.RingBins;
+        MsRingSketch* sketches = _object.RingSketches;
+        for (uint i = 0; i < bins; i++)
+        {
+            ulong bin = (ulong)(firstBin + i);
+            uint slot = (uint)bin & mask;
+            for (int cpu = 0; cpu < cpus; cpu++)
+            {
+                MsRingBin* e = slots + ((long)cpu * depth) + slot;
+                ulong before = Volatile.Read(ref e->Bin);
+                MsRingBin copy = *e;
+                Interlocked.MemoryBarrier();
+                ulong after = Volatile.Read(ref e->Bin);
+                perCpu[cpu] = before == bin && after == bin ? Widen(copy) : default;
+            }
+            readout.AddBin((int)i, perCpu);
+
+            MsRingSketch* s = sketches + slot;
+            ulong tag = Volatile.Read(ref s->Bin);
+            new ReadOnlySpan<ulong>(s->In, MsSketch.Words).CopyTo(ingress);
+            new ReadOnlySpan<ulong>(s->Out, MsSketch.Words).CopyTo(egress);
+            Interlocked.MemoryBarrier();
+            if (tag == bin && Volatile.Read(ref s->Bin) == bin)
+            {
+                readout.AddSketch((int)i, ingress, egress);
+            }
+        }
+
+        // The ring moved on while we read: the oldest bins may have been recycled under us.
+        long nowBin = _clock.NowTaiNs() / width;
+        if (firstBin <= nowBin - depth + LookbackWindow.GuardBins)
+        {
+            throw new LookbackWindowException($"Bin {firstBin} was overwritten while the window was read; ask for a later window (the oldest held is now {nowBin - depth + LookbackWindow.GuardBins + 1}).");
+        }
+
+        return readout;
+    }
+
+    private static MsBin Widen(in MsRingBin r) => new()
+    {
+        InBytes = r.InBytes,
+        OutBytes = r.OutBytes,
+        InPackets = r.InPackets,
+        OutPackets = r.OutPackets,
+        InCeBytes = r.InCeBytes,
+        InRetransmitBytes = r.InRetransmitBytes,
+        OutRetransmitBytes = r.OutRetransmitBytes,
+        InCrossRegionBytes = r.InCrossRegionBytes,
+        OutCrossRegionBytes = r.OutCrossRegionBytes,
+    };
+
     /// <summary>Diagnostics summed over CPUs.</summary>
     public MsStats ReadStats()
     {
@@ -318,6 +397,9 @@ internal sealed unsafe class KernelSampler : IDisposable
         }
 
         _attachments.Clear();
-        _object.Dispose();
+        if (_ownsObject)
+        {
+            _object.Dispose();
+        }
     }
 }

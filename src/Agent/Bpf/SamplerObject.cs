@@ -19,6 +19,30 @@ public sealed record SamplerLoadOptions
 
     /// <summary>Also load the empty baseline program (benchmarks).</summary>
     public bool LoadBaselineProgram { get; init; }
+
+    /// <summary>The in-kernel look-back ring; null: off (the kernel path is then the one without it).</summary>
+    public LookbackRingOptions? Lookback { get; init; }
+}
+
+/// <summary>
+/// The look-back ring's shape: bins of <see cref="BinWidthNs"/> on the absolute TAI grid, the
+/// newest <see cref="DepthBins"/> of them kept (docs/sampler.md, "Look-back ring").
+/// </summary>
+public sealed record LookbackRingOptions
+{
+    public const long DefaultBinWidthNs = 1_000_000;
+    public const uint DefaultDepthBins = 4096;
+
+    public long BinWidthNs { get; init; } = DefaultBinWidthNs;
+
+    /// <summary>Slots per CPU: a power of two, 64..65536.</summary>
+    public uint DepthBins { get; init; } = DefaultDepthBins;
+
+    /// <summary>Why these values cannot make a ring, or null.</summary>
+    public string? Problem() =>
+        BinWidthNs is < 10_000 or > 1_000_000_000 ? $"look-back bin width {BinWidthNs} ns is outside 10 µs..1 s"
+        : DepthBins is < 64 or > 65536 || !uint.IsPow2(DepthBins) ? $"look-back depth {DepthBins} is not a power of two in 64..65536"
+        : null;
 }
 
 /// <summary>
@@ -32,6 +56,10 @@ internal sealed unsafe class SamplerObject : IDisposable
     private readonly BpfObject _object;
     private nint _sketchMapping;
     private nuint _sketchMappingLength;
+    private nint _ringMapping;
+    private nuint _ringMappingLength;
+    private nint _ringSketchMapping;
+    private nuint _ringSketchMappingLength;
 
     private SamplerObject(BpfObject obj) => _object = obj;
 
@@ -50,6 +78,18 @@ internal sealed unsafe class SamplerObject : IDisposable
 
     /// <summary>CPUs the kernel may run on: the stride of every per-CPU value.</summary>
     public int PossibleCpus { get; private set; }
+
+    /// <summary>The look-back ring as loaded, or null when it is off.</summary>
+    public LookbackRingOptions? Lookback { get; private set; }
+
+    public int RingBinsFd { get; private set; } = -1;
+    public int RingSketchFd { get; private set; } = -1;
+
+    /// <summary>The ring's counters, mapped: CPU c's slots at [c × depth, (c + 1) × depth).</summary>
+    public MsRingBin* RingBins => (MsRingBin*)_ringMapping;
+
+    /// <summary>The ring's shared sketches, mapped: depth slots.</summary>
+    public MsRingSketch* RingSketches => (MsRingSketch*)_ringSketchMapping;
 
     /// <summary>The sketch map, mapped into this process (max_entries × sizeof(ms_sketch)).</summary>
     public MsSketch* Sketches => (MsSketch*)_sketchMapping;
@@ -100,6 +140,29 @@ internal sealed unsafe class SamplerObject : IDisposable
         _object.SetMaxEntries("ms_bins", options.MaxBins);
         _object.SetMaxEntries("ms_sketch", options.MaxBins);
         _object.SetMaxEntries("ms_flows", options.MaxFlows);
+
+        // The ring reads TAI; on the CLOCK_MONOTONIC programs it stays off.
+        var ring = tai ? options.Lookback : null;
+        if (ring?.Problem() is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(options));
+        }
+
+        int cpus = LibBpf.NumPossibleCpus();
+        if (cpus <= 0)
+        {
+            throw BpfException.FromErrno("Counting possible CPUs failed", cpus);
+        }
+
+        _object.SetSectionValue(".rodata.ring", new MsRingParams
+        {
+            WidthNs = (ulong)(ring?.BinWidthNs ?? LookbackRingOptions.DefaultBinWidthNs),
+            Depth = ring?.DepthBins ?? LookbackRingOptions.DefaultDepthBins,
+            On = ring is null ? 0u : 1u,
+        });
+        _object.SetMaxEntries("ms_ring_bins", ring is null ? 1 : checked(ring.DepthBins * (uint)cpus));
+        _object.SetMaxEntries("ms_ring_sketch", ring?.DepthBins ?? 1);
+        Lookback = ring;
     }
 
     private void Resolve(SamplerLoadOptions options)
@@ -127,12 +190,29 @@ internal sealed unsafe class SamplerObject : IDisposable
         }
 
         _sketchMappingLength = (nuint)((long)MaxBins * sizeof(MsSketch));
-        _sketchMapping = Libc.Mmap(0, _sketchMappingLength, Libc.ProtRead | Libc.ProtWrite, Libc.MapShared, SketchFd, 0);
-        if (_sketchMapping == -1)
+        _sketchMapping = MapShared(SketchFd, _sketchMappingLength, "sketch", Libc.ProtRead | Libc.ProtWrite);
+
+        RingBinsFd = _object.MapFd("ms_ring_bins", sizeof(MsRingBin));
+        RingSketchFd = _object.MapFd("ms_ring_sketch", sizeof(MsRingSketch));
+        if (Lookback is not null)
         {
-            _sketchMapping = 0;
-            throw BpfException.FromErrno("Mapping the sketch map failed", Marshal.GetLastPInvokeError());
+            // Read-only: the kernel owns the ring; the agent only reads windows out of it.
+            _ringMappingLength = (nuint)((long)_object.MaxEntries("ms_ring_bins") * sizeof(MsRingBin));
+            _ringMapping = MapShared(RingBinsFd, _ringMappingLength, "look-back ring", Libc.ProtRead);
+            _ringSketchMappingLength = (nuint)((long)_object.MaxEntries("ms_ring_sketch") * sizeof(MsRingSketch));
+            _ringSketchMapping = MapShared(RingSketchFd, _ringSketchMappingLength, "look-back sketch", Libc.ProtRead);
         }
+    }
+
+    private static nint MapShared(int fd, nuint length, string what, int protection)
+    {
+        nint mapping = Libc.Mmap(0, length, protection, Libc.MapShared, fd, 0);
+        if (mapping == -1)
+        {
+            throw BpfException.FromErrno($"Mapping the {what} map failed", Marshal.GetLastPInvokeError());
+        }
+
+        return mapping;
     }
 
     public void Dispose()
@@ -141,6 +221,16 @@ internal sealed unsafe class SamplerObject : IDisposable
         {
             Libc.Munmap(_sketchMapping, _sketchMappingLength);
             _sketchMapping = 0;
+        }
+        if (_ringMapping != 0)
+        {
+            Libc.Munmap(_ringMapping, _ringMappingLength);
+            _ringMapping = 0;
+        }
+        if (_ringSketchMapping != 0)
+        {
+            Libc.Munmap(_ringSketchMapping, _ringSketchMappingLength);
+            _ringSketchMapping = 0;
         }
         _object.Dispose();
     }

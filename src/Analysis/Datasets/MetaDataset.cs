@@ -19,6 +19,15 @@ public static class MetaDataset
     /// <summary>File name endings taken as host files by <see cref="ReadDirectory(string)"/>.</summary>
     public static IReadOnlyList<string> HostFileSuffixes { get; } = [".json", ".json.gz", ".txt", ".txt.gz"];
 
+    /// <summary>
+    /// Most bytes a host file may hold, plain or once inflated: 128 MiB. A real one (2,000 bins) is well under 1 MiB,
+    /// so a larger file is refused before it is read whole, and a gzip bomb stops inflating at this point.
+    /// </summary>
+    public const long MaxHostFileBytes = 128L << 20;
+
+    /// <summary>Most values one series of a host file may hold: 1,000,000, the agent's largest run.</summary>
+    public const int MaxSeriesLength = 1_000_000;
+
     // Millisampler runs at 100 µs, 1 ms and 10 ms; anything past 100 ms is not an interval in ms (a Hz value?).
     private const double MaxSamplingIntervalMs = 100;
 
@@ -276,6 +285,12 @@ public static class MetaDataset
     internal static MetaHostFile? TryRead(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        long length = new FileInfo(path).Length;
+        if (length > MaxHostFileBytes)
+        {
+            throw new DatasetFormatException(path, $"is {length:N0} bytes; a host file may hold at most {MaxHostFileBytes:N0} bytes (a real one is under 1 MiB).");
+        }
+
         byte[] raw = File.ReadAllBytes(path);
         ReadOnlySpan<byte> json = raw;
         bool gzip = raw.Length >= 2 && raw[0] == 0x1f && raw[1] == 0x8b;
@@ -285,7 +300,7 @@ public static class MetaDataset
             {
                 using var gz = new GZipStream(new MemoryStream(raw, writable: false), CompressionMode.Decompress);
                 var inflated = new MemoryStream(InflatedSizeHint(raw));
-                gz.CopyTo(inflated);
+                CopyBounded(gz, inflated, path);
                 json = inflated.GetBuffer().AsSpan(0, (int)inflated.Length);
             }
             catch (InvalidDataException e)
@@ -316,11 +331,27 @@ public static class MetaDataset
         }
     }
 
+    /// <summary>Inflates into <paramref name="into"/> and stops with a clear error past <see cref="MaxHostFileBytes"/>.</summary>
+    private static void CopyBounded(Stream from, MemoryStream into, string path)
+    {
+        byte[] buffer = new byte[1 << 16];
+        int read;
+        while ((read = from.Read(buffer)) > 0)
+        {
+            if (into.Length + read > MaxHostFileBytes)
+            {
+                throw new DatasetFormatException(path, $"inflates to more than {MaxHostFileBytes:N0} bytes, the most a host file may hold (a real one is under 1 MiB); it is not read further.");
+            }
+
+            into.Write(buffer, 0, read);
+        }
+    }
+
     // The gzip trailer's last 4 bytes hold the inflated size mod 2^32 (of the last member): a good first capacity.
     private static int InflatedSizeHint(byte[] gzip)
     {
         uint size = gzip.Length >= 18 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(gzip.AsSpan(gzip.Length - 4)) : 0;
-        return size > 0 && size <= 64L * gzip.Length && size < int.MaxValue / 2 ? (int)size + 1 : gzip.Length * 4;
+        return size > 0 && size <= 64L * gzip.Length && size <= MaxHostFileBytes ? (int)size + 1 : (int)Math.Min(gzip.Length * 4L, MaxHostFileBytes);
     }
 
     private static double ResolveSpeed(MetaHostFile f, double linkSpeedBitsPerSecond) =>

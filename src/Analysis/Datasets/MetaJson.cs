@@ -253,6 +253,11 @@ internal static class MetaJson
         int n = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
+            if (n == MetaDataset.MaxSeriesLength)
+            {
+                throw new DatasetFormatException(path, $"'{field}' has more than {MetaDataset.MaxSeriesLength:N0} values, the most a host file may hold (an agent run has at most 1,000,000 bins).");
+            }
+
             if (n == scratch.Length)
             {
                 ulong[] bigger = ArrayPool<ulong>.Shared.Rent(scratch.Length * 2);

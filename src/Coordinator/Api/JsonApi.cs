@@ -168,6 +168,12 @@ internal static partial class JsonApi
     private static Task WriteErrorAsync(HttpContext http, Exception ex, ILoggerFactory logs)
     {
         Status status;
+        if (ex is UnsupportedMediaTypeException media)
+        {
+            http.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+            return http.Response.WriteAsJsonAsync(new ApiError(StatusText.Name(StatusCode.InvalidArgument), media.Message), http.RequestAborted);
+        }
+
         if (ex is RpcException rpc)
         {
             status = rpc.Status;
@@ -183,11 +189,22 @@ internal static partial class JsonApi
         }
 
         http.Response.StatusCode = HttpStatus(status.StatusCode);
-        return http.Response.WriteAsJsonAsync(new ApiError(StatusText.Name(status.StatusCode), status.Detail), http.RequestAborted);
+        string detail = http.Items.TryGetValue(typeof(JsonFieldNames), out object? names) && names is JsonFieldNames n
+            ? n.Rename(status.Detail)
+            : status.Detail;
+        return http.Response.WriteAsJsonAsync(new ApiError(StatusText.Name(status.StatusCode), detail), http.RequestAborted);
     }
 
     private static async Task<T> ReadBodyAsync<T>(HttpContext http) where T : IMessage, new()
     {
+        // Only JSON: a browser may send text/plain or a form to another origin without asking (no CORS preflight),
+        // so accepting those would let any web page on the management network start captures.
+        if (!http.Request.HasJsonContentType())
+        {
+            throw new UnsupportedMediaTypeException(
+                $"content-type: '{http.Request.ContentType}' is not accepted; send the body as application/json");
+        }
+
         using var reader = new StreamReader(http.Request.Body, Encoding.UTF8);
         string body = await reader.ReadToEndAsync(http.RequestAborted).ConfigureAwait(false);
         if (string.IsNullOrWhiteSpace(body))
@@ -197,11 +214,16 @@ internal static partial class JsonApi
 
         try
         {
-            return Parser.Parse<T>(body);
+            T message = Parser.Parse<T>(body);
+            http.Items[typeof(JsonFieldNames)] = JsonFieldNames.FromBody(body, message.Descriptor);
+            return message;
         }
         catch (Exception ex) when (ex is InvalidProtocolBufferException or InvalidJsonException or FormatException)
         {
-            throw Invalid($"body: not a valid {typeof(T).Name} in JSON: {ex.Message}");
+            string? field = JsonFieldNames.FirstBadField<T>(body, Parser);
+            throw Invalid(field is null
+                ? $"body: not a valid {typeof(T).Name} in JSON: {ex.Message}"
+                : $"{field}: {ex.Message}");
         }
     }
 
@@ -241,6 +263,9 @@ internal static partial class JsonApi
     }
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+
+    /// <summary>A body that is not JSON: 415.</summary>
+    private sealed class UnsupportedMediaTypeException(string message) : Exception(message);
 
     /// <summary>Error body of the JSON API.</summary>
     /// <param name="Code">gRPC status code name, e.g. INVALID_ARGUMENT.</param>

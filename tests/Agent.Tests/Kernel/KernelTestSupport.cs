@@ -119,9 +119,9 @@ internal sealed class PairNetwork : IAsyncDisposable
     /// neighbour discovery chatter does not land outside the measured window. With offloads off,
     /// the TCP stack sends MSS-sized packets and the interface counters count what we count.
     /// </summary>
-    public static async Task<PairNetwork> CreateAsync(bool ipv6 = false, bool offloads = true, bool staticNeighbours = true)
+    public static async Task<PairNetwork> CreateAsync(bool ipv6 = false, bool offloads = true, bool staticNeighbours = true, string prefix = LabNames.DefaultPrefix)
     {
-        var lab = NetworkLab.Create();
+        var lab = NetworkLab.Create(prefix);
         try
         {
             var names = await lab.AddNamespacesAsync(["tx", "rx"]);

@@ -17,6 +17,8 @@ public sealed class LoaderTests
         Assert.Equal((uint)sizeof(MsFlow), LibBpf.MapValueSize(obj.Map("ms_flows")));
         Assert.Equal((uint)sizeof(MsStats), LibBpf.MapValueSize(obj.Map("ms_stats")));
         Assert.Equal((uint)sizeof(MsPrefixKey), LibBpf.MapKeySize(obj.Map("ms_prefixes")));
+        Assert.Equal((uint)sizeof(MsRingBin), LibBpf.MapValueSize(obj.Map("ms_ring_bins")));
+        Assert.Equal((uint)sizeof(MsRingSketch), LibBpf.MapValueSize(obj.Map("ms_ring_sketch")));
     }
 
     [Fact]

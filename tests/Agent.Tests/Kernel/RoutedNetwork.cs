@@ -26,9 +26,9 @@ internal sealed class RoutedNetwork : IAsyncDisposable
 
     public static string RouterPort(int leaf) => $"p{leaf}";
 
-    public static async Task<RoutedNetwork> CreateAsync(int leaves, bool offloads = true)
+    public static async Task<RoutedNetwork> CreateAsync(int leaves, bool offloads = true, string prefix = LabNames.DefaultPrefix)
     {
-        var lab = NetworkLab.Create();
+        var lab = NetworkLab.Create(prefix);
         try
         {
             var roles = new List<string> { "r" };

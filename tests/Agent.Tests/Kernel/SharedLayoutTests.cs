@@ -22,6 +22,9 @@ public sealed class SharedLayoutTests
         (typeof(MsFlow), "ms_flow", [("SeqEnd", "seq_end"), ("SketchBit", "sketch_bit"), ("PrefixGeneration", "prefix_gen"), ("RttCheckedNs", "rtt_checked_ns"), ("SeqValid", "seq_valid"), ("Region", "region"), ("RegionSource", "region_src"), ("IpIdMax", "ip_id_max")]),
         (typeof(MsPrefixKey), "ms_prefix_key", [("PrefixLength", "prefixlen"), ("Address", "addr")]),
         (typeof(MsPrefixValue), "ms_prefix_value", [("Region", "region")]),
+        (typeof(MsRingParams), "ms_ring_params", [("WidthNs", "width_ns"), ("Depth", "depth"), ("On", "on")]),
+        (typeof(MsRingBin), "ms_ring_bin", [("Bin", "bin"), ("InBytes", "in_bytes"), ("OutBytes", "out_bytes"), ("InPackets", "in_packets"), ("OutPackets", "out_packets"), ("InCeBytes", "in_ce_bytes"), ("InRetransmitBytes", "in_rxmit_bytes"), ("OutRetransmitBytes", "out_rxmit_bytes"), ("InCrossRegionBytes", "in_xregion_bytes"), ("OutCrossRegionBytes", "out_xregion_bytes"), ("Pad", "pad")]),
+        (typeof(MsRingSketch), "ms_ring_sketch", [("Bin", "bin"), ("In", "in"), ("Out", "out")]),
         (typeof(MsStats), "ms_stats", [("ArmedEarly", "armed_early"), ("ArmedLate", "armed_late"), ("NotParsed", "not_parsed"), ("FlowInsertFailures", "flow_insert_fail")]),
     ];
 

@@ -329,15 +329,15 @@ public sealed class CaptureIntegrationTests
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         ApiErrorBody? error = await bad.Content.ReadFromJsonAsync<ApiErrorBody>();
         Assert.Equal("INVALID_ARGUMENT", error!.Code);
-        Assert.StartsWith("bin_width_ns: 1000 is out of range; allowed 100000..1000000000 ns", error.Message);
+        Assert.StartsWith("binWidthNs: 1000 is out of range; allowed 100000..1000000000 ns", error.Message);
 
         using HttpResponseMessage missing = await c.Http.GetAsync("/api/captures/nope");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Equal("NOT_FOUND", (await missing.Content.ReadFromJsonAsync<ApiErrorBody>())!.Code);
 
         Capture first = JsonParser.Default.Parse<Capture>(await (await c.Http.PostAsync("/api/captures",
-            new StringContent("""{"rack":"r1","binWidthNs":"1000000","bins":400}"""))).Content.ReadAsStringAsync());
-        using HttpResponseMessage busy = await c.Http.PostAsync("/api/captures", new StringContent("""{"rack":"r1","binWidthNs":"1000000","bins":10}"""));
+            new StringContent("""{"rack":"r1","binWidthNs":"1000000","bins":400}""", System.Text.Encoding.UTF8, "application/json"))).Content.ReadAsStringAsync());
+        using HttpResponseMessage busy = await c.Http.PostAsync("/api/captures", new StringContent("""{"rack":"r1","binWidthNs":"1000000","bins":10}""", System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.TooManyRequests, busy.StatusCode);
         Assert.Contains(first.CaptureId, (await busy.Content.ReadFromJsonAsync<ApiErrorBody>())!.Message);
         await c.WaitForEndAsync(first.CaptureId);

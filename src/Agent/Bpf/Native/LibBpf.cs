@@ -40,6 +40,9 @@ internal static unsafe partial class LibBpf
     [LibraryImport(Lib, EntryPoint = "bpf_map__set_max_entries")]
     public static partial int MapSetMaxEntries(nint map, uint maxEntries);
 
+    [LibraryImport(Lib, EntryPoint = "bpf_map__initial_value")]
+    public static partial void* MapInitialValue(nint map, nuint* size);
+
     [LibraryImport(Lib, EntryPoint = "bpf_program__fd")]
     public static partial int ProgramFd(nint prog);
 

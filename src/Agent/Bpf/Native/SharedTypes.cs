@@ -62,6 +62,41 @@ internal unsafe struct MsSketch
     public fixed ulong Out[Words];
 }
 
+/// <summary>struct ms_ring_params: the look-back ring's load-time constants (.rodata.ring).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct MsRingParams
+{
+    public ulong WidthNs;
+    public uint Depth;
+    public uint On;
+}
+
+/// <summary>struct ms_ring_bin: one ring slot of one CPU, tagged with its absolute bin.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct MsRingBin
+{
+    public ulong Bin;
+    public uint InBytes;
+    public uint OutBytes;
+    public uint InPackets;
+    public uint OutPackets;
+    public uint InCeBytes;
+    public uint InRetransmitBytes;
+    public uint OutRetransmitBytes;
+    public uint InCrossRegionBytes;
+    public uint OutCrossRegionBytes;
+    public uint Pad;
+}
+
+/// <summary>struct ms_ring_sketch: one ring slot's bitmaps, shared by all CPUs.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct MsRingSketch
+{
+    public ulong Bin;
+    public fixed ulong In[MsSketch.Words];
+    public fixed ulong Out[MsSketch.Words];
+}
+
 /// <summary>struct ms_flow_key: a flow in canonical order (the lower address/port pair first); IPv4 in word 0.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct MsFlowKey
