@@ -83,15 +83,56 @@ internal static class ExportCommand
             }
         }
 
-        foreach ((Run run, MetaHostFile file, string path) in planned)
+        // Every file is written into a staging directory beside the target and moved in only once all are complete,
+        // so a failure part-way (disk full, a name the file system refuses, Ctrl-C) never leaves a partial set.
+        Directory.CreateDirectory(dir);
+        string staging = Path.Combine(dir, $".export-{Guid.NewGuid():N}.partial");
+        Directory.CreateDirectory(staging);
+        int staged = 0;
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            MetaDataset.Write(path, file);
-            string cut = run.BinsRecorded < run.Bins ? $" of {run.Bins} (cut short)" : "";
-            console.Line($"{run.Host}: {run.BinsRecorded} bins{cut} -> {path} ({SizeText.Bytes((ulong)new FileInfo(path).Length)})");
+            foreach ((Run _, MetaHostFile file, string path) in planned)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                MetaDataset.Write(Path.Combine(staging, Path.GetFileName(path)), file);
+                staged++;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OperationCanceledException)
+        {
+            TryDelete(staging);
+            throw new CliException($"export of capture {captureId} stopped after {staged} of {planned.Count} host file(s): {e.Message}; nothing was written to {dir}");
         }
 
+        int moved = 0;
+        try
+        {
+            foreach ((Run run, MetaHostFile _, string path) in planned)
+            {
+                File.Move(Path.Combine(staging, Path.GetFileName(path)), path, overwrite: force);
+                moved++;
+                string cut = run.BinsRecorded < run.Bins ? $" of {run.Bins} (cut short)" : "";
+                console.Line($"{run.Host}: {run.BinsRecorded} bins{cut} -> {path} ({SizeText.Bytes((ulong)new FileInfo(path).Length)})");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"export of capture {captureId} is INCOMPLETE: moved {moved} of {planned.Count} host file(s) into {dir}, then: {e.Message}; the rest are in {staging}");
+        }
+
+        TryDelete(staging);
         console.Line($"Wrote {planned.Count} host file(s) of capture {captureId} to {dir}");
         return ExitCodes.Ok;
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
     }
 }

@@ -89,4 +89,23 @@ public class ExportCommandTests
         Assert.Equal(ExitCodes.Failed, r.ExitCode);
         Assert.Equal("error: NotFound: capture 'nope' not found", r.Stderr.TrimEnd());
     }
+
+    [Fact]
+    public async Task Export_FailsPartWay_LeavesNoPartialSetAndSaysSo()
+    {
+        // The second host's file name is longer than any file system allows: its write fails after the first succeeded.
+        var service = new FakeCoordinatorService();
+        string longHost = new('b', 300);
+        service.Series["cap-x"] = [TestRack.Run("a"), TestRack.Run(longHost)];
+        await using FakeCoordinator fake = await FakeCoordinator.StartAsync(service);
+        using var dir = new TempDirectory();
+
+        CliResult r = await CliRun.RunAsync("export", "cap-x", dir.Path, "--coordinator", fake.Address.ToString());
+
+        Assert.Equal(ExitCodes.Failed, r.ExitCode);
+        Assert.Contains("stopped after 1 of 2 host file(s)", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("nothing was written to", r.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", r.Stderr, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+    }
 }
