@@ -87,6 +87,7 @@ public static class Cli
             ExportCommand.Create(env),
             AnalyzeCommand.Create(env),
             SweepsCommand.Create(env),
+            Report.ReportCommand.Create(env),
         };
 
     private static int Fail(CliEnvironment env, string message, int exitCode)

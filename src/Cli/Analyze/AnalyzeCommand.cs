@@ -61,6 +61,13 @@ internal static class AnalyzeCommand
     /// <exception cref="DatasetFormatException">A file cannot be used.</exception>
     internal static (Capture Capture, string Title) Run(AnalyzeRequest request)
     {
+        (Capture capture, string title, _) = RunWithFiles(request);
+        return (capture, title);
+    }
+
+    /// <summary>As <see cref="Run"/>, also returning the host files read (for views of the series).</summary>
+    internal static (Capture Capture, string Title, IReadOnlyList<MetaHostFile> Files) RunWithFiles(AnalyzeRequest request)
+    {
         if (!Directory.Exists(request.Directory))
         {
             throw new UsageException($"DIR: '{request.Directory}' is not a directory");
@@ -123,6 +130,6 @@ internal static class AnalyzeCommand
             });
         }
 
-        return (capture, $"Rack {racks[0]} from {request.Directory}: {rack.Hosts.Count} hosts (offline analysis)");
+        return (capture, $"Rack {racks[0]} from {request.Directory}: {rack.Hosts.Count} hosts (offline analysis)", files);
     }
 }

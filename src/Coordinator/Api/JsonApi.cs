@@ -63,6 +63,41 @@ internal static partial class JsonApi
             return await captures.GetCaptureSeriesAsync(request, http.RequestAborted).ConfigureAwait(false);
         }));
 
+        // The capture page's data (src/Web): the capture and every host's series on its bins, one JSON document.
+        api.MapGet("/captures/{id}/view", async (HttpContext http, string id, CaptureService captures, ILoggerFactory logs) =>
+        {
+            try
+            {
+                Capture capture = await captures.GetCaptureAsync(id, http.RequestAborted).ConfigureAwait(false);
+                GetCaptureSeriesResponse series = await captures.GetCaptureSeriesAsync(new GetCaptureSeriesRequest { CaptureId = id }, http.RequestAborted)
+                    .ConfigureAwait(false);
+                using var body = new MemoryStream();
+                Millisampler.Web.Views.CaptureViewJson.Write(body, capture, Millisampler.Web.Views.CaptureViewJson.FilesOf(series.Runs));
+                http.Response.ContentType = "application/json";
+                await http.Response.Body.WriteAsync(body.GetBuffer().AsMemory(0, (int)body.Length), http.RequestAborted).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+            {
+            }
+            catch (Exception ex) when (!http.Response.HasStarted)
+            {
+                await WriteErrorAsync(http, ex, logs).ConfigureAwait(false);
+            }
+        });
+
+        // The read-only web UI: a static page and the bundle; the page reads the endpoints above.
+        RouteGroupBuilder ui = app.MapGroup("/ui");
+        ui.MapGet("/", (HttpContext http) =>
+        {
+            UiHeaders(http);
+            return Results.Content(Millisampler.Web.WebAssets.IndexHtml, "text/html; charset=utf-8");
+        });
+        ui.MapGet("/millisampler-ui.js", (HttpContext http) =>
+        {
+            UiHeaders(http);
+            return Results.Bytes(Millisampler.Web.WebAssets.Script, "text/javascript; charset=utf-8");
+        });
+
         // Newline-delimited JSON, one CaptureProgress per change, until the capture is analysed or failed.
         api.MapGet("/captures/{id}/progress", async (HttpContext http, string id, CaptureService captures, ILoggerFactory logs) =>
         {
@@ -86,6 +121,13 @@ internal static partial class JsonApi
         });
 
         return app;
+    }
+
+    private static void UiHeaders(HttpContext http)
+    {
+        http.Response.Headers.ContentSecurityPolicy =
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'";
+        http.Response.Headers.XContentTypeOptions = "nosniff";
     }
 
     /// <summary>HTTP status for a gRPC status code, as google.rpc.Code documents it.</summary>

@@ -1,0 +1,420 @@
+// The capture page: host × time heatmap, contention timeline on the same axis, linked zoom, host series,
+// tables. Used by the coordinator's /ui/ and by `millisampler report`.
+import * as echarts from 'echarts/core';
+import { HeatmapChart, LineChart, ScatterChart } from 'echarts/charts';
+import {
+  DataZoomComponent, GridComponent, LegendComponent, MarkAreaComponent, TitleComponent, TooltipComponent,
+  VisualMapComponent,
+} from 'echarts/components';
+import { CanvasRenderer } from 'echarts/renderers';
+import type { Analysis, CaptureView, HostView, SyncEvent } from './model';
+import { bytes, duration, el, enumText, percent, rate, table, unixTime } from './format';
+
+echarts.use([HeatmapChart, LineChart, ScatterChart, DataZoomComponent, GridComponent, LegendComponent,
+  MarkAreaComponent, TitleComponent, TooltipComponent, VisualMapComponent, CanvasRenderer]);
+
+// At most this many heatmap columns: wider captures merge `stride` bins per column (the column shows their
+// maximum, so a one-bin burst stays visible).
+export const MaxColumns = 2000;
+
+export interface TestHook {
+  ready: boolean;
+  renderMs: number;
+  stride: number;
+  bins: number;
+  hosts: string[];
+  hotCells(threshold: number): [string, number][];
+  zoom(): { startBin: number; endBin: number };
+  selectedHost: string | null;
+  errors: string[];
+}
+
+declare global {
+  interface Window { __ms?: TestHook }
+}
+
+export function renderCapture(root: HTMLElement, view: CaptureView, t0: number): void {
+  const c = view.capture;
+  const a: Analysis = c.analysis ?? { burstThreshold: 0.5, eventMinHosts: 2 };
+  const w = Number(c.binWidthNs);
+  const bins = c.bins || Math.max(0, ...view.hosts.map((h) => h.ingress.length));
+  const hosts = view.hosts.filter((h) => h.linkSpeed > 0).sort((x, y) => (x.host < y.host ? -1 : x.host > y.host ? 1 : 0));
+  const stride = Math.max(1, Math.ceil(bins / MaxColumns));
+  const cols = Math.ceil(bins / stride);
+  const theta = a.burstThreshold || 0.5;
+
+  root.replaceChildren();
+  root.append(header(view));
+
+  // Heatmap cells: [column, row, utilization]; -1 marks bins the host did not cover.
+  const cells: [number, number, number][] = [];
+  hosts.forEach((h, row) => {
+    const capBytes = (h.linkSpeed * w) / 8e9;
+    for (let col = 0; col < cols; col++) {
+      const first = col * stride;
+      const last = Math.min(bins, first + stride);
+      if (first >= h.binsCovered) {
+        cells.push([col, row, -1]);
+        continue;
+      }
+      let max = 0;
+      for (let b = first; b < last && b < h.binsCovered; b++) {
+        const v = h.ingress[b] ?? 0;
+        if (v > max) {
+          max = v;
+        }
+      }
+      if (max > 0) {
+        cells.push([col, row, max / capBytes]);
+      }
+    }
+  });
+  const contention = a.contention ?? [];
+  const contentionCols: number[] = new Array(cols).fill(0);
+  for (let b = 0; b < contention.length; b++) {
+    const col = Math.floor(b / stride);
+    contentionCols[col] = Math.max(contentionCols[col], contention[b]);
+  }
+  const colLabels: string[] = new Array(cols);
+  for (let col = 0; col < cols; col++) {
+    colLabels[col] = duration(col * stride * w);
+  }
+  const colOf = (bin: number) => Math.min(cols - 1, Math.floor(bin / stride));
+  const events = a.events ?? [];
+  const incidents = a.incidents ?? [];
+  const stalls = a.ingressStalls ?? [];
+  const rowOf = new Map(hosts.map((h, i) => [h.host, i]));
+
+  const chartBox = el('div', { id: 'ms-chart', class: 'chart' });
+  chartBox.style.height = `${Math.max(360, Math.min(1400, hosts.length * 9 + 260))}px`;
+  root.append(el('h2', {}, 'Host × time: ingress utilization; contention c[b] below'));
+  if (stride > 1) {
+    root.append(el('p', { class: 'note' }, `${bins} bins shown as ${cols} columns of ${stride} bins (each the maximum of its bins).`));
+  }
+  root.append(chartBox);
+  const hostPanel = el('div', { id: 'ms-host', class: 'host-panel' });
+  root.append(hostPanel);
+
+  const chart = echarts.init(chartBox, undefined, { renderer: 'canvas' });
+  const heatHeight = Math.max(200, hosts.length * 9);
+  const option: echarts.EChartsCoreOption = {
+    animation: false,
+    tooltip: { trigger: 'item', confine: true },
+    grid: [
+      { left: 130, right: 90, top: 10, height: heatHeight },
+      { left: 130, right: 90, top: heatHeight + 40, height: 120 },
+    ],
+    xAxis: [
+      { type: 'category', gridIndex: 0, data: colLabels, axisLabel: { show: false }, splitArea: { show: false } },
+      { type: 'category', gridIndex: 1, data: colLabels, name: 'time', nameLocation: 'end' },
+    ],
+    yAxis: [
+      {
+        type: 'category', gridIndex: 0, data: hosts.map((h) => h.host), inverse: true, triggerEvent: true,
+        axisLabel: { fontSize: 9, interval: hosts.length > 60 ? 1 : 0 },
+      },
+      { type: 'value', gridIndex: 1, name: 'c[b]', minInterval: 1 },
+    ],
+    dataZoom: [
+      { type: 'inside', xAxisIndex: [0, 1], filterMode: 'none' },
+      { type: 'slider', xAxisIndex: [0, 1], filterMode: 'none', top: heatHeight + 175, height: 22 },
+    ],
+    visualMap: {
+      type: 'piecewise', seriesIndex: 0, dimension: 2, orient: 'vertical', right: 0, top: 10, itemWidth: 12,
+      textStyle: { fontSize: 10 },
+      pieces: [
+        { lt: 0, color: '#d9d9d9', label: 'missing' },
+        { gte: 0, lt: 0.05, color: '#f7fbff', label: '< 5%' },
+        { gte: 0.05, lt: theta / 2, color: '#c6dbef', label: `5–${percent(theta / 2)}` },
+        { gte: theta / 2, lt: theta, color: '#6baed6', label: `${percent(theta / 2)}–${percent(theta)}` },
+        { gte: theta, lt: 0.8, color: '#fd8d3c', label: `burst ≥ θ ${percent(theta)}` },
+        { gte: 0.8, lt: 1, color: '#e6550d', label: '80–100%' },
+        { gte: 1, color: '#a50f15', label: '≥ 100%' },
+      ],
+    },
+    series: [
+      {
+        name: 'utilization', type: 'heatmap', xAxisIndex: 0, yAxisIndex: 0, data: cells, progressive: 0,
+        emphasis: { disabled: true },
+        tooltip: {
+          formatter: (p: { data: [number, number, number] }) => {
+            const [col, row, u] = p.data;
+            const first = col * stride;
+            return `${hosts[row].host}<br/>bin ${first}${stride > 1 ? `–${first + stride - 1}` : ''} (+${duration(first * w)})<br/>`
+              + (u < 0 ? 'missing' : `${percent(u)} of line rate`);
+          },
+        },
+      },
+      {
+        name: 'ingress stall', type: 'scatter', xAxisIndex: 0, yAxisIndex: 0, symbol: 'rect', symbolSize: [6, 8],
+        itemStyle: { color: '#000' }, z: 5,
+        data: stalls.filter((s) => rowOf.has(s.host)).map((s) => [colOf(s.startBin), rowOf.get(s.host)!, s.lengthBins]),
+        tooltip: {
+          formatter: (p: { dataIndex: number }) => {
+            const s = stalls.filter((x) => rowOf.has(x.host))[p.dataIndex];
+            return `ingress stall: ${s.host}<br/>bin ${s.startBin}, ${duration(s.lengthBins * w)} with no ingress`;
+          },
+        },
+      },
+      {
+        name: 'c[b]', type: 'line', xAxisIndex: 1, yAxisIndex: 1, data: contentionCols, step: 'end', symbol: 'none',
+        sampling: 'max', lineStyle: { width: 1, color: '#333' },
+        markArea: {
+          silent: false,
+          itemStyle: { color: 'rgba(220, 40, 40, 0.25)' },
+          data: events.map((e, i) => [
+            { name: `event ${i}`, xAxis: colOf(e.startBin) },
+            { xAxis: colOf(e.startBin + e.lengthBins - 1) },
+          ]),
+        },
+      },
+      {
+        name: 'incidents', type: 'line', xAxisIndex: 1, yAxisIndex: 1, data: [], symbol: 'none',
+        markArea: {
+          silent: false,
+          itemStyle: { color: 'rgba(255, 170, 0, 0.15)', borderColor: 'rgba(200, 120, 0, 0.6)', borderWidth: 1 },
+          label: { show: true, position: 'insideTop', fontSize: 9 },
+          data: incidents.map((inc, i) => [
+            { name: `incident ${i}`, xAxis: colOf(inc.startBin) },
+            { xAxis: colOf(inc.startBin + inc.lengthBins - 1) },
+          ]),
+        },
+      },
+    ],
+  };
+
+  let zoomStart = 0;
+  let zoomEnd = cols - 1;
+  let selected: string | null = null;
+  const zoomToBins = (startBin: number, endBin: number) => {
+    const len = endBin - startBin;
+    const pad = Math.max(10, 2 * len);
+    const s = Math.max(0, startBin - pad);
+    const e = Math.min(bins - 1, endBin + pad);
+    chart.dispatchAction({ type: 'dataZoom', dataZoomIndex: 0, startValue: colOf(s), endValue: colOf(e) });
+    chart.dispatchAction({ type: 'dataZoom', dataZoomIndex: 1, startValue: colOf(s), endValue: colOf(e) });
+  };
+  const showHost = (name: string) => {
+    selected = name;
+    const h = view.hosts.find((x) => x.host === name);
+    if (h) {
+      renderHostSeries(hostPanel, h, w, zoomStart * stride, Math.min(bins, (zoomEnd + 1) * stride));
+    }
+    if (window.__ms) {
+      window.__ms.selectedHost = name;
+    }
+  };
+
+  chart.on('datazoom', () => {
+    const dz = (chart.getOption() as { dataZoom: { startValue: number; endValue: number }[] }).dataZoom[0];
+    zoomStart = dz.startValue ?? 0;
+    zoomEnd = dz.endValue ?? cols - 1;
+    if (selected) {
+      showHost(selected);
+    }
+  });
+  chart.on('click', (p: { componentType: string; seriesIndex?: number; value?: unknown; data?: unknown; name?: string }) => {
+    if (p.componentType === 'yAxis' && typeof p.value === 'string') {
+      showHost(p.value);
+    } else if (p.componentType === 'series' && p.seriesIndex === 0 && Array.isArray(p.data)) {
+      showHost(hosts[(p.data as number[])[1]].host);
+    } else if (p.componentType === 'markArea' && typeof p.name === 'string') {
+      const [kind, index] = p.name.split(' ');
+      const item = kind === 'event' ? events[Number(index)] : incidents[Number(index)];
+      if (item) {
+        zoomToBins(item.startBin, item.startBin + item.lengthBins - 1);
+      }
+    }
+  });
+
+  const hook: TestHook = window.__ms ?? ({ errors: [] } as unknown as TestHook);
+  Object.assign(hook, {
+    ready: false,
+    renderMs: 0,
+    stride,
+    bins,
+    hosts: hosts.map((h) => h.host),
+    selectedHost: null,
+    hotCells: (threshold: number) => cells.filter((x) => x[2] >= threshold).map((x) => [hosts[x[1]].host, x[0] * stride] as [string, number]),
+    zoom: () => ({ startBin: zoomStart * stride, endBin: Math.min(bins, (zoomEnd + 1) * stride) - 1 }),
+  });
+  window.__ms = hook;
+  chart.on('finished', () => {
+    if (!hook.ready) {
+      hook.renderMs = performance.now() - t0;
+      hook.ready = true;
+      document.body.setAttribute('data-ms-ready', 'true');
+    }
+  });
+  chart.setOption(option);
+  window.addEventListener('resize', () => chart.resize());
+
+  root.append(tables(view, a, w, zoomToBins, showHost));
+}
+
+function header(view: CaptureView): HTMLElement {
+  const c = view.capture;
+  const w = Number(c.binWidthNs);
+  const box = el('section', { class: 'header' });
+  box.append(el('h1', {}, `Capture ${c.captureId || ''} — rack ${c.rack}`));
+  const facts: [string, string][] = [
+    ['state', enumText(c.state, 'CAPTURE_STATE_')],
+    ['bins', `${c.bins} × ${duration(w)} = ${duration(c.bins * w)}`],
+    ['hosts', `${c.hostsCovered ?? view.hosts.length} of ${c.hostsRequested ?? view.hosts.length} covered`],
+    ['requested', unixTime(c.requestedAtUnixNs)],
+    ['origin', `${enumText(c.origin, 'CAPTURE_ORIGIN_')}${c.originName ? ` (${c.originName})` : ''}`],
+    ['θ / k', `${percent(c.analysis?.burstThreshold ?? 0.5)} / ${c.analysis?.eventMinHosts ?? 2}`],
+  ];
+  if (c.requestedBy) {
+    facts.push(['requested by', c.requestedBy]);
+  }
+  if (view.source) {
+    facts.push(['source', view.source]);
+  }
+  const dl = el('dl');
+  for (const [k, v] of facts) {
+    dl.append(el('dt', {}, k), el('dd', {}, v));
+  }
+  box.append(dl);
+  if (c.detail) {
+    box.append(el('p', { class: 'warning' }, c.detail));
+  }
+  return box;
+}
+
+function tables(view: CaptureView, a: Analysis, w: number, zoomTo: (s: number, e: number) => void,
+  showHost: (h: string) => void): HTMLElement {
+  const box = el('section', { class: 'tables' });
+  const events = a.events ?? [];
+  const incidents = a.incidents ?? [];
+  const stalls = a.ingressStalls ?? [];
+  const bursts = [...(a.bursts ?? [])].sort((x, y) => Number(y.bytes) - Number(x.bytes));
+  const off = (b: number) => `+${duration(b * w)}`;
+
+  // Hosts missing and why; alignment warnings.
+  const hostsWithData = new Set(view.hosts.filter((h) => h.linkSpeed > 0).map((h) => h.host));
+  const missing = (view.capture.hosts ?? []).filter((h) => !hostsWithData.has(h.host)
+    || (h.outcome !== 'HOST_OUTCOME_COLLECTED' && h.outcome !== 'HOST_OUTCOME_PARTIAL') || h.reason);
+  box.append(el('h2', {}, `Hosts missing or incomplete: ${missing.length}`));
+  if (missing.length > 0) {
+    box.append(table(['host', 'outcome', 'bins', 'why'], missing.map((h) => [
+      h.host, enumText(h.outcome, 'HOST_OUTCOME_'), `${h.binsCovered ?? 0}/${view.capture.bins}`,
+      h.reason || (hostsWithData.has(h.host) ? '' : 'no series with a link speed'),
+    ])));
+  }
+  const untrusted = a.untrustedAlignmentHosts ?? [];
+  box.append(el('h2', {}, 'Alignment'));
+  box.append(untrusted.length === 0
+    ? el('p', {}, `Every host's clock error is within half a bin (${duration(w / 2)}).`)
+    : el('p', { class: 'warning', id: 'ms-alignment' },
+      `${untrusted.length} host(s) with clock error above half a bin (${duration(w / 2)}) or unknown: ${untrusted.join(', ')}. `
+      + 'Their bins may sit one bin off; doubt contention and events that involve them.'));
+
+  box.append(el('h2', {}, `Synchronized events: ${events.length} (≥ ${a.eventMinHosts} hosts bursting at once) — click to zoom`));
+  box.append(eventTable(events, off, w, zoomTo));
+  box.append(el('h2', {}, `Incidents: ${incidents.length} (events less than ${duration((a.incidentGapBins ?? 1) * w)} apart)`));
+  box.append(table(['#', 'start', 'length', 'events', 'hosts', 'bytes', 'CE', 'retx', 'peak c'], incidents.map((i, n) => [
+    `${n}`, off(i.startBin), duration(i.lengthBins * w), `${i.events.length}`, hostList(i.hosts), bytes(i.bytes), bytes(i.ceBytes),
+    bytes(i.retransmitBytes), `${i.peakContention}`,
+  ]), (n) => zoomTo(incidents[n].startBin, incidents[n].startBin + incidents[n].lengthBins - 1)));
+  box.append(el('h2', {}, `Ingress stalls: ${stalls.length}`));
+  box.append(table(['host', 'start', 'length', 'ingress around (per bin)', 'egress during'], stalls.map((s) => [
+    s.host, off(s.startBin), duration(s.lengthBins * w), bytes(s.ingressBytesAround), bytes(s.egressBytes),
+  ]), (n) => {
+    zoomTo(stalls[n].startBin, stalls[n].startBin + stalls[n].lengthBins - 1);
+    showHost(stalls[n].host);
+  }));
+  const levels = a.contentionLevels ?? [];
+  box.append(el('h2', {}, 'Contention levels, CE and retransmissions; long-RTT (cross-region ≥ 50%) against short-RTT bursts'));
+  box.append(table(['level', 'bins', 'bursts', 'with CE', 'with retx', 'long-RTT bursts (CE / retx)', 'short-RTT bursts (CE / retx)', 'mean cross-region'],
+    levels.map((l) => [
+      `${l.level}`, `${l.bins}`, `${l.bursts}`, `${l.burstsWithCe} (${percent(l.ceFraction)})`,
+      `${l.burstsWithRetransmits} (${percent(l.retransmitFraction)})`,
+      `${l.longRttBursts ?? 0} (${l.longRttBurstsWithCe ?? 0} / ${l.longRttBurstsWithRetransmits ?? 0})`,
+      `${l.shortRttBursts ?? 0} (${l.shortRttBurstsWithCe ?? 0} / ${l.shortRttBurstsWithRetransmits ?? 0})`,
+      percent(l.meanCrossRegionShare ?? 0),
+    ])));
+  const shown = bursts.slice(0, 200);
+  box.append(el('h2', {}, `Bursts: ${bursts.length}${bursts.length > shown.length ? ` (the ${shown.length} largest)` : ''} — click to zoom`));
+  box.append(table(['host', 'start', 'length', 'bytes', 'peak util', 'CE', 'retx', 'conns', 'met max/mean', 'cross-region'],
+    shown.map((b) => [
+      b.host, off(b.startBin), duration(b.lengthBins * w), bytes(b.bytes), percent(b.peakUtilization), bytes(b.ceBytes),
+      bytes(b.retransmitBytes), `${b.peakConnections}`, `${b.maxContention} / ${b.meanContention.toFixed(1)}`,
+      b.crossRegionShare === undefined ? '-' : percent(b.crossRegionShare),
+    ]), (n) => {
+      zoomTo(shown[n].startBin, shown[n].startBin + shown[n].lengthBins - 1);
+      showHost(shown[n].host);
+    }));
+  return box;
+}
+
+function eventTable(events: SyncEvent[], off: (b: number) => string, w: number, zoomTo: (s: number, e: number) => void): HTMLElement {
+  const t = table(['#', 'start', 'length', 'hosts', 'bytes', 'CE', 'retx', 'peak rack ingress', 'peak c'], events.map((e, n) => [
+    `${n}`, off(e.startBin), duration(e.lengthBins * w), hostList(e.hosts), bytes(e.bytes), bytes(e.ceBytes), bytes(e.retransmitBytes),
+    `${rate(e.peakRackIngressBitsPerSecond)} of ${rate(e.rackLinkCapacityBitsPerSecond)}`, `${e.peakContention}`,
+  ]), (n) => zoomTo(events[n].startBin, events[n].startBin + events[n].lengthBins - 1));
+  t.id = 'ms-events';
+  return t;
+}
+
+function hostList(hosts: string[]): string {
+  return hosts.length <= 8 ? hosts.join(', ') : `${hosts.slice(0, 8).join(', ')} (+${hosts.length - 8} more)`;
+}
+
+let hostChart: echarts.ECharts | null = null;
+
+function renderHostSeries(panel: HTMLElement, h: HostView, w: number, startBin: number, endBin: number): void {
+  panel.replaceChildren(el('h2', {}, `${h.host}: bins ${startBin}–${endBin - 1} (+${duration(startBin * w)} to +${duration(endBin * w)})`));
+  const box = el('div', { class: 'chart host-chart' });
+  panel.append(box);
+  hostChart?.dispose();
+  hostChart = echarts.init(box);
+  const n = Math.max(0, Math.min(endBin, h.ingress.length) - startBin);
+  const step = Math.max(1, Math.ceil(n / 4000));
+  const labels: string[] = [];
+  for (let b = startBin; b < startBin + n; b += step) {
+    labels.push(duration(b * w));
+  }
+  const toRate = (arr: number[] | undefined) => {
+    if (!arr) {
+      return [];
+    }
+    const out: number[] = [];
+    for (let b = startBin; b < startBin + n; b += step) {
+      let max = 0;
+      for (let i = b; i < Math.min(b + step, startBin + n); i++) {
+        max = Math.max(max, arr[i] ?? 0);
+      }
+      out.push((8e9 * max) / w);
+    }
+    return out;
+  };
+  const conn = (() => {
+    const out: number[] = [];
+    for (let b = startBin; b < startBin + n; b += step) {
+      out.push(h.conn?.[b] ?? 0);
+    }
+    return out;
+  })();
+  const line = (name: string, data: number[], axis = 0) => ({ name, type: 'line', data, yAxisIndex: axis, symbol: 'none', step: 'end', lineStyle: { width: 1 } });
+  hostChart.setOption({
+    animation: false,
+    tooltip: { trigger: 'axis' },
+    legend: { top: 0 },
+    grid: { left: 80, right: 70, top: 30, bottom: 40 },
+    xAxis: { type: 'category', data: labels },
+    yAxis: [
+      { type: 'value', name: 'rate', axisLabel: { formatter: (v: number) => rate(v) } },
+      { type: 'value', name: 'connections', minInterval: 1 },
+    ],
+    dataZoom: [{ type: 'inside' }],
+    series: [
+      line('ingress', toRate(h.ingress)),
+      line('egress', toRate(h.egress)),
+      line('CE', toRate(h.ce)),
+      line('retransmits', toRate(h.retx)),
+      line('cross-region', toRate(h.crossRegion)),
+      line('connections', conn, 1),
+    ],
+  });
+}
