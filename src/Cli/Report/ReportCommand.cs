@@ -4,7 +4,7 @@ using Millisampler.Analysis.Datasets;
 using Millisampler.Cli.Analyze;
 using Millisampler.Cli.Connection;
 using Millisampler.Cli.Output;
-using Millisampler.Cli.Units;
+using Millisampler.Common.Text;
 using Millisampler.Contracts.V1;
 using Millisampler.Web;
 using Millisampler.Web.Views;
