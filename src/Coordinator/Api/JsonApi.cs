@@ -87,6 +87,7 @@ internal static partial class JsonApi
 
         // The read-only web UI: a static page and the bundle; the page reads the endpoints above.
         RouteGroupBuilder ui = app.MapGroup("/ui");
+        ui.RequireAuthorization(Security.Policies.Viewer);
         ui.MapGet("/", (HttpContext http) =>
         {
             UiHeaders(http);

@@ -1,8 +1,8 @@
 using Grpc.Core;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Captures;
 using Millisampler.Coordinator.Membership;
-using Millisampler.Common.Time;
 
 namespace Millisampler.Coordinator.Sweeps;
 
