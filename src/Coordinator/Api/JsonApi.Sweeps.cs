@@ -10,6 +10,7 @@ internal static partial class JsonApi
     public static IEndpointRouteBuilder MapSweepJsonApi(this IEndpointRouteBuilder app)
     {
         RouteGroupBuilder api = app.MapGroup("/api/sweeps");
+        api.RequireAuthorization(Security.Policies.Viewer);
 
         api.MapPost("", (HttpContext http, SweepApp sweeps) => Handle(http, async () =>
         {
@@ -19,7 +20,7 @@ internal static partial class JsonApi
             http.Response.StatusCode = StatusCodes.Status201Created;
             http.Response.Headers.Location = $"/api/sweeps/{sweep.Definition.Name}";
             return sweep;
-        }));
+        })).RequireAuthorization(Security.Policies.Admin);
 
         api.MapGet("", (HttpContext http, SweepApp sweeps) =>
             Handle(http, async () => await sweeps.ListAsync(http.RequestAborted).ConfigureAwait(false)));
@@ -50,16 +51,18 @@ internal static partial class JsonApi
             Handle(http, async () => await sweeps.GetAsync(name, http.RequestAborted).ConfigureAwait(false)));
 
         api.MapPost("/{name}/pause", (HttpContext http, string name, SweepApp sweeps) =>
-            Handle(http, async () => await sweeps.SetPausedAsync(name, paused: true, http.RequestAborted).ConfigureAwait(false)));
+            Handle(http, async () => await sweeps.SetPausedAsync(name, paused: true, http.RequestAborted).ConfigureAwait(false)))
+            .RequireAuthorization(Security.Policies.Admin);
 
         api.MapPost("/{name}/resume", (HttpContext http, string name, SweepApp sweeps) =>
-            Handle(http, async () => await sweeps.SetPausedAsync(name, paused: false, http.RequestAborted).ConfigureAwait(false)));
+            Handle(http, async () => await sweeps.SetPausedAsync(name, paused: false, http.RequestAborted).ConfigureAwait(false)))
+            .RequireAuthorization(Security.Policies.Admin);
 
         api.MapDelete("/{name}", (HttpContext http, string name, SweepApp sweeps) => Handle(http, async () =>
         {
             await sweeps.DeleteAsync(name, http.RequestAborted).ConfigureAwait(false);
             return (IMessage)new DeleteSweepResponse();
-        }));
+        })).RequireAuthorization(Security.Policies.Admin);
 
         return app;
     }

@@ -125,6 +125,35 @@ public sealed class CoordinatorSecurityTests
     }
 
     [Fact]
+    public async Task Sweeps_OperatorReadsButCannotCreateOrPause_AgentCannotRead()
+    {
+        await using TestCoordinator c = await TestCoordinator.StartAsync();
+        using GrpcChannel operatorChannel = c.OpenChannel("oscar", Roles.Operator);
+        using GrpcChannel agentChannel = c.OpenChannel("h42", Roles.Agent);
+        var op = new SweepService.SweepServiceClient(operatorChannel);
+        var definition = new SweepDefinition
+        {
+            Name = "nightly",
+            Racks = new SweepRacks { Pattern = "r*" },
+            Widths = { new SweepWidth { BinWidthNs = 1_000_000, Bins = 100 } },
+            PeriodNs = 3_600_000_000_000,
+        };
+
+        RpcException create = await Assert.ThrowsAsync<RpcException>(() =>
+            op.CreateSweepAsync(new CreateSweepRequest { Definition = definition }).ResponseAsync);
+        RpcException pause = await Assert.ThrowsAsync<RpcException>(() => op.PauseSweepAsync(new SweepName { Name = "nightly" }).ResponseAsync);
+        RpcException agentRead = await Assert.ThrowsAsync<RpcException>(() =>
+            new SweepService.SweepServiceClient(agentChannel).ListSweepsAsync(new ListSweepsRequest()).ResponseAsync);
+        Assert.Empty((await op.ListSweepsAsync(new ListSweepsRequest())).Sweeps);
+        await new SweepService.SweepServiceClient(c.Channel).CreateSweepAsync(new CreateSweepRequest { Definition = definition });
+
+        Assert.Equal(StatusCode.PermissionDenied, create.StatusCode);
+        Assert.Equal(StatusCode.PermissionDenied, pause.StatusCode);
+        Assert.Equal(StatusCode.PermissionDenied, agentRead.StatusCode);
+        Assert.Single((await op.ListSweepsAsync(new ListSweepsRequest())).Sweeps);
+    }
+
+    [Fact]
     public async Task AgentCertificate_CannotReadOrCapture_AndViewerCannotRegister()
     {
         await using TestCoordinator c = await TestCoordinator.StartAsync();
