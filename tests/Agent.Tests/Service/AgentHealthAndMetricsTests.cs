@@ -96,8 +96,9 @@ public sealed class AgentHealthAndMetricsTests
         Assert.Matches("millisampler_agent_kernel_parse_failures_total(\\{[^}]*\\})? 3", text);
 
         agent.Engine.Attached = false;
-        string after = await GetFreshAsync(agent.MetricsAddress + "/metrics", "attached{");
-        Assert.Matches("millisampler_agent_program_attached\\{[^}]*direction=\"egress\"[^}]*\\} 0", after);
+        const string detached = "millisampler_agent_program_attached\\{[^}]*direction=\"egress\"[^}]*\\} 0";
+        string after = await GetUntilAsync(agent.MetricsAddress + "/metrics", detached);
+        Assert.Matches(detached, after);
     }
 
     [Fact]
@@ -116,21 +117,17 @@ public sealed class AgentHealthAndMetricsTests
         Assert.Contains("grpc.health.v1.Health", names);
     }
 
-    /// <summary>The exporter caches a scrape for a moment; asks again until the text changes.</summary>
-    private static async Task<string> GetFreshAsync(string url, string marker)
+    /// <summary>The exporter caches a scrape for a moment: reads again until <paramref name="pattern"/> shows (or 5 s pass).</summary>
+    private static async Task<string> GetUntilAsync(string url, string pattern)
     {
-        string first = await Http.GetStringAsync(url);
-        for (int i = 0; i < 50; i++)
+        string text = await Http.GetStringAsync(url);
+        for (int i = 0; i < 50 && !System.Text.RegularExpressions.Regex.IsMatch(text, pattern); i++)
         {
             await Task.Delay(100);
-            string next = await Http.GetStringAsync(url);
-            if (next != first)
-            {
-                return next;
-            }
+            text = await Http.GetStringAsync(url);
         }
 
-        return first;
+        return text;
     }
 
     private static void Chattr(string flag, string path)
