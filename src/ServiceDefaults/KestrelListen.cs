@@ -26,20 +26,28 @@ public static class KestrelListen
                 bound.Add(l);
             }
 
-            switch (address.Host)
-            {
-                case "*" or "+":
-                    kestrel.ListenAnyIP(address.Port, Set);
-                    break;
-                case "localhost":
-                    kestrel.ListenLocalhost(address.Port, Set);
-                    break;
-                default:
-                    kestrel.Listen(IPAddress.Parse(address.Host.Trim('[', ']')), address.Port, Set);
-                    break;
-            }
+            Bind(kestrel, address, Set);
         }
 
         return bound;
+    }
+
+    /// <summary>Binds one address: <c>*</c> and <c>+</c> every address, <c>localhost</c> both loopbacks, else the IP.</summary>
+    public static void Bind(KestrelServerOptions kestrel, BindingAddress address, Action<ListenOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(kestrel);
+        ArgumentNullException.ThrowIfNull(address);
+        switch (address.Host)
+        {
+            case "*" or "+":
+                kestrel.ListenAnyIP(address.Port, configure);
+                break;
+            case "localhost":
+                kestrel.ListenLocalhost(address.Port, configure);
+                break;
+            default:
+                kestrel.Listen(IPAddress.Parse(address.Host.Trim('[', ']')), address.Port, configure);
+                break;
+        }
     }
 }

@@ -67,7 +67,7 @@ public static class AgentApp
                         continue;
                     }
 
-                    Listen(k, address, l =>
+                    KestrelListen.Bind(k, address, l =>
                     {
                         l.Protocols = HttpProtocols.Http2;
                         l.UseMutualTls(certificates, requireClientCertificate: true, MutualTls.RequireRole(Roles.Coordinator));
@@ -223,23 +223,6 @@ public static class AgentApp
 
     /// <summary>The listen URLs and the key they came from (urls or Agent:Listen), as read when the host was built.</summary>
     private sealed record ListenSetting(string Key, string Value);
-
-    /// <summary>Binds one listen URL: * and + every address, localhost both loopbacks, else the IP.</summary>
-    private static void Listen(KestrelServerOptions kestrel, BindingAddress address, Action<ListenOptions> configure)
-    {
-        switch (address.Host)
-        {
-            case "*" or "+":
-                kestrel.ListenAnyIP(address.Port, configure);
-                break;
-            case "localhost":
-                kestrel.ListenLocalhost(address.Port, configure);
-                break;
-            default:
-                kestrel.Listen(IPAddress.Parse(address.Host.Trim('[', ']')), address.Port, configure);
-                break;
-        }
-    }
 
     /// <summary>Every configuration error inside <paramref name="e"/>; empty when it is something else.</summary>
     internal static IReadOnlyList<string> ConfigurationErrors(Exception e)

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using Millisampler.ServiceDefaults;
 using Millisampler.ServiceDefaults.Security;
 
 namespace Millisampler.Coordinator.Api;
@@ -59,18 +60,7 @@ internal sealed class KestrelEndpoints(IOptions<EndpointOptions> options, IOptio
             bound = l;
         }
 
-        switch (address.Host)
-        {
-            case "*" or "+":
-                kestrel.ListenAnyIP(address.Port, Set);
-                break;
-            case "localhost":
-                kestrel.ListenLocalhost(address.Port, Set);
-                break;
-            default:
-                kestrel.Listen(IPAddress.Parse(address.Host.Trim('[', ']')), address.Port, Set);
-                break;
-        }
+        KestrelListen.Bind(kestrel, address, Set);
 
         return bound!;
     }
