@@ -64,7 +64,8 @@ public static class AgentServiceCollectionExtensions
         });
         services.AddHostedService(sp => sp.GetRequiredService<RunArbiter>());
         services.TryAddSingleton(sp => new ContinuousSchedule(sp.GetRequiredService<RunArbiter>(), sp.GetRequiredService<HostClock>(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<AgentOptions>>().Value.Schedule, sp.GetRequiredService<ILogger<ContinuousSchedule>>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<AgentOptions>>().Value.Schedule, sp.GetRequiredService<ILogger<ContinuousSchedule>>(),
+            sp.GetService<Random>()));
         services.AddHostedService(sp => sp.GetRequiredService<ContinuousSchedule>());
         services.TryAddSingleton<CoordinatorRegistration>();
         services.AddHostedService(sp => sp.GetRequiredService<CoordinatorRegistration>());

@@ -12,27 +12,47 @@ public sealed class ContinuousScheduleTests
     private const long Ms = 1_000_000;
 
     [Fact]
-    public async Task EveryCycle_OneRunPerWidthInOrder_StartingWithinJitterOfItsNominalInstant()
+    public async Task EveryCycle_OneRunPerWidthInOrder_FirstStartingAtItsJitteredInstantPlusTheLead()
     {
-        await using var agent = await AgentTestHost.StartAsync(["--Agent:Schedule:Enabled=true", "--Agent:Schedule:Period=00:05:00", "--Agent:Schedule:Jitter=00:01:00"]);
+        // The schedule's jitter comes from a seeded Random; the test draws the same sequence to know each cycle's instant.
+        const int Seed = 7;
+        await using var agent = await AgentTestHost.StartAsync(
+            ["--Agent:Schedule:Enabled=true", "--Agent:Schedule:Period=00:05:00", "--Agent:Schedule:Jitter=00:01:00"],
+            services: s => s.AddSingleton(new Random(Seed)));
+        var store = agent.Services.GetRequiredService<RunStore>();
+        var jitter = new Random(Seed);
+        // The schedule takes its first nominal instant when its thread starts: the clock stands still until then.
+        await AgentGrpcServiceTests.WaitUntilAsync(() => agent.Logs.Entries.Any(e => e.Message.StartsWith("Continuous schedule:", StringComparison.Ordinal)));
         long origin = agent.Clock.NowTaiNs();
 
-        // Two cycles: nominal at 0 and 5 min, each done within jitter (1 min) + 22.2 s; the third is not due before 10 min.
-        await agent.AdvanceAsync(TimeSpan.FromMinutes(9), TimeSpan.FromSeconds(1));
-        var store = agent.Services.GetRequiredService<RunStore>();
-        await AgentGrpcServiceTests.WaitUntilAsync(() => store.Count >= 6, () => $"{store.Count} runs stored");
-        var runs = (await store.ListAsync(0, 0, 0, 100, default)).Reverse().ToList();
+        for (int cycle = 0; cycle < 2; cycle++)
+        {
+            long at = SchedulePlanner.Jittered(origin + (cycle * 5 * 60_000 * Ms), 60_000 * Ms, jitter);
+            // The clock stops at the cycle's instant (rounded up to its 100 ns tick) until the first run is armed, so
+            // the schedule reads exactly that instant however slowly its thread runs.
+            long untilNs = at - agent.Clock.NowTaiNs();
+            Assert.True(untilNs > 0, $"cycle {cycle} is due {untilNs} ns from now");
+            await agent.AdvanceAsync(TimeSpan.FromTicks((untilNs + 99) / 100), TimeSpan.FromSeconds(1));
+            int armed = (cycle * 3) + 1;
+            await AgentGrpcServiceTests.WaitUntilAsync(() => agent.Engine.Arms.Count >= armed, () => $"{agent.Engine.Arms.Count} runs armed, cycle {cycle}");
+            Assert.Equal(armed, agent.Engine.Arms.Count);
+            // The 100 ms start lead, aligned up to the 10 ms bin.
+            Assert.Equal(ScheduleRunRules.AlignUp(at + (100 * Ms), 10 * Ms), agent.Engine.Arms[armed - 1].Request.StartTaiNs);
 
+            // Then 10 ms, 1 ms and 100 us runs of 2,000 bins one after another: 22.2 s plus leads.
+            for (int waited = 0; store.Count < (cycle + 1) * 3; waited++)
+            {
+                Assert.True(waited < 60, $"cycle {cycle}: {store.Count} runs stored after 60 s");
+                await agent.AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+                await AgentGrpcServiceTests.WaitUntilAsync(() => agent.Engine.Arms.Count == store.Count + 1 || store.Count == (cycle + 1) * 3,
+                    () => $"{agent.Engine.Arms.Count} armed, {store.Count} stored");
+            }
+        }
+
+        var runs = (await store.ListAsync(0, 0, 0, 100, default)).Reverse().ToList();
         Assert.Equal(6, runs.Count);
         Assert.All(runs, r => Assert.Equal((RunOrigin.Schedule, RunStatus.Complete, 2000u), (r.Origin, r.Status, r.BinsRecorded)));
         Assert.Equal([10 * Ms, Ms, Ms / 10, 10 * Ms, Ms, Ms / 10], runs.Select(r => r.BinWidthNs));
-        for (int cycle = 0; cycle < 2; cycle++)
-        {
-            long nominal = origin + (cycle * 5 * 60_000 * Ms);
-            long offset = runs[cycle * 3].StartTaiNs - nominal;
-            // Jitter in [0, 1 min), then the 100 ms start lead, aligned up to the 10 ms bin.
-            Assert.InRange(offset, 100 * Ms, (60_000 + 100 + 10) * Ms);
-        }
         for (int i = 1; i < runs.Count; i++)
         {
             Assert.True(runs[i].StartTaiNs >= runs[i - 1].StartTaiNs + (runs[i - 1].BinWidthNs * 2000), $"run {i} starts before run {i - 1} ends");

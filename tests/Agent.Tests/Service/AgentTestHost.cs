@@ -49,8 +49,10 @@ internal sealed class AgentTestHost : IAsyncDisposable
     public AgentService.AgentServiceClient Client { get; }
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>Starts an agent; <paramref name="settings"/> are extra --Key=value settings; <paramref name="storeDirectory"/> reuses a store.</summary>
-    public static async Task<AgentTestHost> StartAsync(IEnumerable<string>? settings = null, string? storeDirectory = null, FakeTimeProvider? time = null)
+    /// <summary>Starts an agent; <paramref name="settings"/> are extra --Key=value settings; <paramref name="storeDirectory"/> reuses a store;
+    /// <paramref name="services"/> adds or replaces services (a seeded <see cref="Random"/> for the schedule's jitter).</summary>
+    public static async Task<AgentTestHost> StartAsync(IEnumerable<string>? settings = null, string? storeDirectory = null, FakeTimeProvider? time = null,
+        Action<IServiceCollection>? services = null)
     {
         bool owns = storeDirectory is null;
         storeDirectory ??= Directory.CreateTempSubdirectory("ms-agent-test-").FullName;
@@ -80,6 +82,7 @@ internal sealed class AgentTestHost : IAsyncDisposable
             b.Services.AddSingleton<HostClock>(clock);
             b.Services.AddSingleton(identity);
             b.Services.AddSingleton<IRunEngine>(engine);
+            services?.Invoke(b.Services);
             b.Logging.ClearProviders();
             b.Logging.AddProvider(logs);
         });
