@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(clang llvm make libbpf-dev libbpf1 linux-libc-dev iproute2 ethtool nftables tcpdump iperf3 postgresql)
+packages=(clang llvm make libbpf-dev libbpf1 linux-libc-dev iproute2 ethtool nftables tcpdump iperf3 postgresql prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
