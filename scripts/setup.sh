@@ -34,4 +34,5 @@ if [ "$(id -u)" != 0 ]; then
   echo "setup: run as root: loading eBPF programs and building network namespaces need it" >&2
   exit 1
 fi
+echo "setup: restoring NuGet packages (dotnet restore)"
 dotnet restore Millisampler.sln --verbosity quiet

@@ -15,7 +15,8 @@ public sealed class RackObservabilityTests(ITestOutputHelper output)
     private const int Hosts = 3;
     private const int SinkPort = 9000;
     private const long BinNs = 10_000_000;
-    private const int Bins = 200;
+    private const int Bins = 300;
+    private const int LeadSeconds = 3;
     private const long PortBitsPerSecond = 250_000_000;
 
     [Fact]
@@ -31,13 +32,13 @@ public sealed class RackObservabilityTests(ITestOutputHelper output)
         ], TimeSpan.FromSeconds(60));
         try
         {
-            using var capture = await lab.CaptureWithIncastAsync();
+            using var capture = await lab.CaptureWithTwoBusyHostsAsync();
             JsonElement analysis = capture.RootElement.GetProperty("analysis");
             uint[] contention = [.. analysis.GetProperty("contention").EnumerateArray().Select(c => c.GetUInt32())];
             int bursts = analysis.TryGetProperty("bursts", out var b) ? b.GetArrayLength() : 0;
             int events = analysis.TryGetProperty("events", out var e) ? e.GetArrayLength() : 0;
             output.WriteLine($"analysis: max contention {contention.Max()}, {bursts} bursts, {events} events");
-            Assert.True(contention.Max() >= 2, $"the incast onto two hosts should make them burst together; analysis: {analysis}");
+            Assert.True(contention.Max() >= 2, $"two hosts with full ports should burst together; analysis: {analysis}");
 
             // Every target up: polled until Prometheus has scraped each once.
             await WaitTargetsUpAsync(prometheus, expected: 1 + Hosts);
@@ -100,7 +101,7 @@ public sealed class RackObservabilityTests(ITestOutputHelper output)
             services.Environment["OTEL_BSP_SCHEDULE_DELAY"] = "200";
         });
         await using var received = receiver!;
-        using var capture = await lab.CaptureWithIncastAsync();
+        using var capture = await lab.CaptureWithTwoBusyHostsAsync();
         string id = capture.RootElement.GetProperty("captureId").GetString()!;
 
         // Spans arrive in batches: poll until the capture's span and one run span per host are in.
@@ -135,12 +136,12 @@ public sealed class RackObservabilityTests(ITestOutputHelper output)
         Assert.All(runs, r => Assert.NotEqual("", r.ParentSpanId));
     }
 
-    /// <summary>A three-host rack (250 Mbit/s ToR ports), its agents and coordinator, registered, with sinks on every host.</summary>
+    /// <summary>A three-host rack (250 Mbit/s ToR ports), its agents and coordinator, registered, with TCP sinks on every host.</summary>
     private sealed class LabRack : IAsyncDisposable
     {
         private readonly ITestOutputHelper _output;
         private readonly string _work;
-        private readonly List<UdpSink> _sinks = [];
+        private readonly List<TcpSink> _sinks = [];
 
         private LabRack(Rack rack, RackServices services, string work, ITestOutputHelper output)
         {
@@ -167,7 +168,7 @@ public sealed class RackObservabilityTests(ITestOutputHelper output)
                 services.StartCoordinator();
                 services.StartAgents(PortBitsPerSecond);
                 await services.WaitForRegistrationAsync(Hosts, TimeSpan.FromSeconds(90), CancellationToken.None);
-                lab._sinks.AddRange(rack.Hosts.Select(h => UdpSink.Start(h.Namespace, new IPEndPoint(h.Address, SinkPort))));
+                lab._sinks.AddRange(rack.Hosts.Select(h => TcpSink.Start(h.Namespace, new IPEndPoint(h.Address, SinkPort))));
                 return lab;
             }
             catch
@@ -184,26 +185,31 @@ public sealed class RackObservabilityTests(ITestOutputHelper output)
         }
 
         /// <summary>
-        /// A 10 ms × 200-bin capture with a UDP incast onto the first two hosts at bin 60; returns it once analysed with
-        /// every host collected. The lead is 3 s: the agents' first ScheduleRun runs cold (JIT) on a busy machine.
+        /// A 10 ms × 300-bin capture while the first two hosts' ports are full; returns it once analysed with every host
+        /// collected. The lead is 3 s: the agents' first ScheduleRun runs cold (JIT) on a busy machine.
         /// </summary>
-        public async Task<JsonDocument> CaptureWithIncastAsync()
+        public async Task<JsonDocument> CaptureWithTwoBusyHostsAsync()
         {
-            var (code, json, err) = await Services.CliAsync(["capture", "--rack", RackServices.RackName, "--interval", "10ms", "--samples", Bins.ToString(CultureInfo.InvariantCulture), "--lead", "3s", "--output", "json"], CancellationToken.None);
+            var (code, json, err) = await Services.CliAsync(["capture", "--rack", RackServices.RackName, "--interval", "10ms", "--samples", Bins.ToString(CultureInfo.InvariantCulture), "--lead", $"{LeadSeconds}s", "--output", "json"], CancellationToken.None);
             Assert.True(code == 0, $"capture did not start: {err}");
             string id;
-            long start;
             using (var doc = JsonDocument.Parse(json))
             {
                 id = doc.RootElement.GetProperty("captureId").GetString()!;
-                start = long.Parse(doc.RootElement.GetProperty("startTaiNs").GetString()!, CultureInfo.InvariantCulture);
             }
 
-            var senders = Rack.Senders.Select(s => new BurstSender(s.Namespace, 4_000_000)).ToList();
-            long at = start + 60 * BinNs + BinNs / 4;
-            await Task.WhenAll(
-                UdpBurst.RunAsync(senders, new IPEndPoint(Rack.Hosts[0].Address, SinkPort), at),
-                UdpBurst.RunAsync(senders, new IPEndPoint(Rack.Hosts[1].Address, SinkPort), at));
+            // Bulk TCP onto the first two hosts from before the start instant until after the last bin: both ports stay
+            // full the whole capture, so both hosts burst together whenever this busy machine wakes the senders.
+            var duration = TimeSpan.FromSeconds(LeadSeconds + 2) + TimeSpan.FromTicks(Bins * BinNs / 100);
+            var sent = await Task.WhenAll(Enumerable.Range(0, 2).Select(i => TcpBulkSender.RunAsync(new TcpBulkOptions
+            {
+                Namespace = Rack.Senders[i].Namespace,
+                Target = new IPEndPoint(Rack.Hosts[i].Address, SinkPort),
+                Connections = 2,
+                Duration = duration,
+                Timeout = duration + TimeSpan.FromSeconds(30),
+            })));
+            _output.WriteLine($"bulk TCP: {string.Join(", ", sent.Select(r => $"{r.GoodputBitsPerSecond / 1e6:F0} Mbit/s over {r.Elapsed.TotalSeconds:F1} s"))}");
 
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
             string last = "";

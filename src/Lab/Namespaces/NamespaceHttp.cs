@@ -1,10 +1,11 @@
 using System.Net.Sockets;
 
-namespace Millisampler.Lab.Tests.Observability;
+namespace Millisampler.Lab;
 
 /// <summary>An HttpClient whose connections start inside a network namespace (its sockets are created there).</summary>
-internal static class NamespaceHttp
+public static class NamespaceHttp
 {
+    /// <summary>A client that reaches addresses as seen from inside <paramref name="ns"/> (its routes, its loopback).</summary>
     public static HttpClient Create(string ns, TimeSpan timeout)
     {
         var handler = new SocketsHttpHandler
@@ -15,7 +16,7 @@ internal static class NamespaceHttp
                 var socket = NetNs.Run(ns, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true });
                 try
                 {
-                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken).ConfigureAwait(false);
                     return new NetworkStream(socket, ownsSocket: true);
                 }
                 catch
