@@ -39,16 +39,14 @@ internal sealed class CaptureRecord
 
     public CapturePlan Plan { get; }
 
-    /// <summary>Records who asked (authenticated identity); an engineer's capture unless an origin is already set.</summary>
-    public void SetRequester(string requestedBy)
+    /// <summary>Records who asked (authenticated identity) and why: an engineer, or the sweep or trigger named <paramref name="originName"/>.</summary>
+    public void SetRequester(string requestedBy, CaptureOrigin origin, string originName)
     {
         lock (_lock)
         {
             _capture.RequestedBy = requestedBy;
-            if (_capture.Origin == CaptureOrigin.Unspecified && requestedBy.Length > 0)
-            {
-                _capture.Origin = CaptureOrigin.Engineer;
-            }
+            _capture.Origin = origin;
+            _capture.OriginName = originName;
         }
     }
 

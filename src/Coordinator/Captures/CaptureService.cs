@@ -44,9 +44,11 @@ internal sealed partial class CaptureService : IHostedService, IDisposable
     /// <summary>
     /// Validates and starts a capture. Returns once every host answered ScheduleRun (state SCHEDULED, start instant
     /// and per-host outcomes set), or at once with state QUEUED when it waits behind the rack's running capture.
-    /// <paramref name="requestedBy"/> is the caller's authenticated identity, recorded in the capture.
+    /// <paramref name="requestedBy"/> is the caller's authenticated identity, recorded in the capture with the
+    /// <paramref name="origin"/> (an engineer unless a sweep or trigger started it) and the name of that sweep or trigger.
     /// </summary>
-    public async Task<Capture> StartCaptureAsync(StartCaptureRequest request, CancellationToken cancellationToken, string requestedBy = "")
+    public async Task<Capture> StartCaptureAsync(StartCaptureRequest request, CancellationToken cancellationToken, string requestedBy = "",
+        CaptureOrigin origin = CaptureOrigin.Engineer, string originName = "")
     {
         CapturePlan plan = CaptureRequestValidator.Validate(request, _registry.HostsOf(request.Rack), _registry.Racks(),
             TimeNs.Of(_options.ScheduleMargin), TimeNs.Of(_options.MaxCaptureDuration));
@@ -54,7 +56,7 @@ internal sealed partial class CaptureService : IHostedService, IDisposable
 
         DateTimeOffset now = _time.GetUtcNow();
         var record = new CaptureRecord(plan, Guid.CreateVersion7(now).ToString(), TimeNs.FromUnix(now));
-        record.SetRequester(requestedBy);
+        record.SetRequester(requestedBy, origin, originName);
         RackLanes.Ticket ticket;
         try
         {

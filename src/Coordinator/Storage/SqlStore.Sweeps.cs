@@ -207,15 +207,30 @@ internal abstract partial class SqlStore : ISweepStore
         await using DbConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         string width = perWidth ? "bin_width_ns" : "0";
         string bucket = bucketNs > 0 ? "(start_unix_ns / @bucket) * @bucket" : "0";
+        // Only the filters given go into WHERE: "(@rack = '' OR rack = @rack)" hides the (rack, start) index from
+        // SQLite's planner, and a one-rack report then scans every rack's summaries.
+        var where = new List<string> { "start_unix_ns >= @from", "start_unix_ns < @to" };
+        if (filter.Sweep.Length > 0)
+        {
+            where.Add("sweep = @sweep");
+        }
+
+        if (filter.Rack.Length > 0)
+        {
+            where.Add("rack = @rack");
+        }
+
+        if (filter.BinWidthNs != 0)
+        {
+            where.Add("bin_width_ns = @width");
+        }
+
         await using DbCommand cmd = Command(connection, null, $"""
             SELECT rack, {width} AS w, {bucket} AS b, COUNT(*), AVG(bursts_per_host_second), AVG(mean_contention),
                 AVG(contended_bin_share), AVG(lossy_contended_bin_share), AVG(ce_fraction), AVG(retransmit_fraction),
                 MAX(max_rack_ingress_fraction), SUM(sync_events)
             FROM sweep_summaries
-            WHERE start_unix_ns >= @from AND start_unix_ns < @to
-              AND (@sweep = '' OR sweep = @sweep)
-              AND (@rack = '' OR rack = @rack)
-              AND (@width = 0 OR bin_width_ns = @width)
+            WHERE {string.Join(" AND ", where)}
             GROUP BY rack, w, b
             ORDER BY rack, w, b;
             """);
@@ -226,9 +241,21 @@ internal abstract partial class SqlStore : ISweepStore
 
         Add(cmd, "from", filter.FromUnixNs);
         Add(cmd, "to", filter.ToUnixNs);
-        Add(cmd, "sweep", filter.Sweep);
-        Add(cmd, "rack", filter.Rack);
-        Add(cmd, "width", filter.BinWidthNs);
+        if (filter.Sweep.Length > 0)
+        {
+            Add(cmd, "sweep", filter.Sweep);
+        }
+
+        if (filter.Rack.Length > 0)
+        {
+            Add(cmd, "rack", filter.Rack);
+        }
+
+        if (filter.BinWidthNs != 0)
+        {
+            Add(cmd, "width", filter.BinWidthNs);
+        }
+
         var rows = new List<TrendRow>();
         await using DbDataReader reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -51,10 +51,10 @@ internal abstract partial class SqlStore : ICaptureStore, ILeaseStore, ISweepSto
 
     protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
-    /// <summary>Runs once before the schema transaction (SQLite: its directory and WAL mode).</summary>
+    /// <summary>Runs once before the schema transaction (SQLite: its directory and journal mode).</summary>
     protected virtual Task PrepareDatabaseAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>Runs before the schema is created, inside its transaction (SQLite: WAL; Postgres: a lock so two coordinators starting together do not race).</summary>
+    /// <summary>Runs before the schema is created, inside its transaction (SQLite: nothing; Postgres: a lock so two coordinators starting together do not race).</summary>
     protected abstract Task PrepareSchemaAsync(DbConnection connection, DbTransaction tx, CancellationToken cancellationToken);
 
     /// <summary>Adds <paramref name="column"/> to <paramref name="table"/> when an older schema lacks it.</summary>

@@ -6,9 +6,16 @@ using Millisampler.Coordinator.Membership;
 namespace Millisampler.Coordinator.Storage;
 
 /// <summary>
-/// The embedded store: one SQLite file (WAL, so reads run while one write is under way). Writes queue in-process;
-/// one coordinator per file.
+/// The embedded store: one SQLite file with a rollback journal. Writes queue in-process; one coordinator per file.
 /// </summary>
+/// <remarks>
+/// Not WAL: WAL keeps its index in <c>coordinator.db-shm</c>, mapped shared and writable into the process, and every
+/// read writes to that mapping. When the file system stops taking writes to that file (an immutable attribute,
+/// <c>chattr +i</c>; a shut-down file system), ext4 answers the page fault with SIGBUS and the whole coordinator dies
+/// instead of reporting a database that does not take writes. With a rollback journal SQLite only reads and writes
+/// through file descriptors, so the same condition is an error the health check reports. Readers wait for a commit
+/// (the busy timeout) instead of running beside it; the coordinator's writes are short.
+/// </remarks>
 internal sealed class SqliteStore : SqlStore
 {
     private readonly string _connectionString;
@@ -47,16 +54,17 @@ internal sealed class SqliteStore : SqlStore
 
     protected override async Task PrepareDatabaseAsync(CancellationToken cancellationToken)
     {
-        // WAL cannot be switched inside a transaction; it is persistent in the file.
+        // The journal mode cannot be switched inside a transaction; it is persistent in the file, and DELETE also
+        // turns a database an older coordinator left in WAL mode back into a rollback-journal one (see remarks).
         string? directory = Path.GetDirectoryName(_path);
         if (!string.IsNullOrEmpty(directory))
         {
             Directory.CreateDirectory(directory);
         }
 
-        await using var wal = new SqliteConnection(_connectionString);
-        await wal.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(wal, null, "PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
+        await using var journal = new SqliteConnection(_connectionString);
+        await journal.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(journal, null, "PRAGMA journal_mode=DELETE;", cancellationToken).ConfigureAwait(false);
     }
 
     protected override async Task AddColumnIfMissingAsync(DbConnection connection, DbTransaction tx, string table, string column,

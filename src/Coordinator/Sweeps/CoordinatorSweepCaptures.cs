@@ -37,7 +37,7 @@ internal sealed class CoordinatorSweepCaptures : ISweepCaptures
                 Bins = start.Bins,
                 // Never queue: an engineer's capture or a trigger owns a busy rack.
                 WaitIfBusy = false,
-            }, cancellationToken).ConfigureAwait(false);
+            }, cancellationToken, requestedBy: $"sweep:{start.Sweep}", origin: CaptureOrigin.Sweep, originName: start.Sweep).ConfigureAwait(false);
             return c.CaptureId;
         }
         catch (RpcException ex) when (ex.StatusCode == StatusCode.ResourceExhausted)

@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -232,6 +233,34 @@ public sealed class SqliteStoreContractTests : StoreContractTests
     }
 
     public override Task InitializeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task Open_DatabaseLeftInWalMode_RollbackJournalNoSharedMemoryIndex()
+    {
+        // An older coordinator left the file in WAL mode, with a row in it.
+        string path = Path.Combine(_dir, "sub", "c.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        string cs = new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString();
+        using (var old = new SqliteConnection(cs))
+        {
+            old.Open();
+            using var cmd = old.CreateCommand();
+            cmd.CommandText = "PRAGMA journal_mode=WAL; CREATE TABLE older (a INTEGER); INSERT INTO older VALUES (7);";
+            cmd.ExecuteNonQuery();
+        }
+
+        SqlStore store = Open();
+        await store.CheckWritableAsync(default);
+
+        using var check = new SqliteConnection(cs);
+        check.Open();
+        using var mode = check.CreateCommand();
+        mode.CommandText = "PRAGMA journal_mode;";
+        Assert.Equal("delete", mode.ExecuteScalar() as string);
+        mode.CommandText = "SELECT a FROM older;";
+        Assert.Equal(7L, mode.ExecuteScalar());
+        Assert.False(File.Exists(path + "-shm"), "a -shm file means SQLite maps a shared index (WAL), which faults with SIGBUS when the file system refuses writes to it");
+    }
 
     public override async Task DisposeAsync()
     {

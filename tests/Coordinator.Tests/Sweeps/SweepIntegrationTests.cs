@@ -17,13 +17,23 @@ public sealed class SweepIntegrationTests
         Name = name,
         Racks = new SweepRacks { Pattern = "r*" },
         Widths = { new SweepWidth { BinWidthNs = 1_000_000, Bins = 100 }, new SweepWidth { BinWidthNs = 10_000_000, Bins = 20 } },
-        PeriodNs = 60_000_000_000,
+        PeriodNs = 3_600_000_000_000,
         Alignment = SweepAlignment.FleetSynchronized,
     };
 
     [Fact]
     public async Task Sweep_TwoRacksTwoWidths_SummariesInTheReport_ThenPaused()
     {
+        // Fleet-synchronized over 1 h, the two widths' slots are due at :00 and :30 of every hour (spaced by period /
+        // widths). Every slot is due at once when the sweep is created; the test stays clear of the next due instants
+        // so that it sees exactly one period (it ran across one under load and saw 6 captures).
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        int intoHalfHour = (now.Minute % 30 * 60) + now.Second;
+        if (intoHalfHour >= 29 * 60)
+        {
+            await Task.Delay(TimeSpan.FromSeconds((30 * 60) - intoHalfHour + 1));
+        }
+
         await using TestCoordinator c = await TestCoordinator.StartAsync(null, "--Coordinator:Sweeps:TickInterval=00:00:00.200");
         await c.AddAgentsAsync(2, rack: "r1");
         await c.AddAgentsAsync(2, rack: "r2");
@@ -39,6 +49,7 @@ public sealed class SweepIntegrationTests
         Assert.Equal(["r1", "r2"], report.ByContention.Select(r => r.Rack).Order());
         ListCapturesResponse captures = await c.Client.ListCapturesAsync(new ListCapturesRequest());
         Assert.Equal(4, captures.Captures.Count);
+        Assert.All(captures.Captures, k => Assert.Equal((CaptureOrigin.Sweep, "s1", "sweep:s1"), (k.Origin, k.OriginName, k.RequestedBy)));
 
         // One period: nothing more, however many ticks.
         await Task.Delay(1000);
