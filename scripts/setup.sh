@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(clang llvm make libbpf-dev libbpf1 linux-libc-dev iproute2 ethtool nftables tcpdump iperf3 postgresql)
+# chromium + chromium-driver: the web views are tested in headless Chromium (tests/Web.Tests, Selenium via the system chromedriver).
+packages=(clang llvm make libbpf-dev libbpf1 linux-libc-dev iproute2 ethtool nftables tcpdump iperf3 postgresql chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

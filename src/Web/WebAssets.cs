@@ -20,10 +20,13 @@ public static class WebAssets
     /// <summary>The bundle: ECharts and the views, one IIFE script.</summary>
     public static ReadOnlyMemory<byte> Script => ScriptBytes.Value;
 
-    /// <summary>The coordinator's page: loads the bundle from the same directory; the bundle reads the JSON API.</summary>
+    /// <summary>
+    /// The coordinator's page: loads the bundle from the same directory; the bundle reads the JSON API. The empty
+    /// data: icon keeps the browser from asking for /favicon.ico (a 404 in the console).
+    /// </summary>
     public static string IndexHtml { get; } =
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">"
-        + "<title>Millisampler</title></head><body><div id=\"app\"></div>"
+        + "<link rel=\"icon\" href=\"data:,\"><title>Millisampler</title></head><body><div id=\"app\"></div>"
         + "<script src=\"millisampler-ui.js\"></script></body></html>\n";
 
     /// <summary>

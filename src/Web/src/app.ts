@@ -4,17 +4,30 @@ import type { Capture, CaptureView, Rack } from './model';
 import { renderCapture } from './capture';
 import { duration, el, enumText, rate, table, unixTime } from './format';
 
+// An API answer other than 2xx: the HTTP status and the API's message ({"code", "message"}).
+class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+// The API sits beside /ui/: resolved from the bundle's own address (…/ui/millisampler-ui.js → …/api/), so a path prefix
+// added by a reverse proxy is kept. Read while the script runs: document.currentScript is null afterwards.
+const apiBase = new URL('../api/', (document.currentScript as HTMLScriptElement | null)?.src || location.href);
+
 async function getJson<T>(path: string): Promise<T> {
-  const r = await fetch(path, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+  const r = await fetch(new URL(path, apiBase), { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
   if (!r.ok) {
     let message = `${r.status} ${r.statusText}`;
+    let code = '';
     try {
-      const body = await r.json() as { message?: string };
+      const body = await r.json() as { code?: string; message?: string };
       message = body.message ?? message;
+      code = body.code ?? '';
     } catch {
       // not JSON: keep the status line
     }
-    throw new Error(`${path}: ${message}`);
+    throw new ApiError(r.status, code, `/api/${path}: ${message}`);
   }
   return await r.json() as T;
 }
@@ -25,7 +38,7 @@ export async function route(root: HTMLElement, t0: number): Promise<void> {
   try {
     if (m) {
       root.replaceChildren(el('p', {}, 'Loading capture…'));
-      const view = await getJson<CaptureView>(`api/captures/${encodeURIComponent(decodeURIComponent(m[1]))}/view`);
+      const view = await getJson<CaptureView>(`captures/${encodeURIComponent(decodeURIComponent(m[1]))}/view`);
       root.replaceChildren();
       const back = el('a', { href: '#/' }, '← racks and captures');
       root.append(back);
@@ -36,12 +49,20 @@ export async function route(root: HTMLElement, t0: number): Promise<void> {
       await home(root);
     }
   } catch (e) {
-    root.replaceChildren(el('p', { class: 'error' }, (e as Error).message));
+    const back = el('a', { href: '#/' }, '← racks and captures');
+    if (e instanceof ApiError && m) {
+      const id = decodeURIComponent(m[1]);
+      const title = e.status === 404 ? `Capture not found (HTTP 404)` : `Capture cannot be shown (HTTP ${e.status}${e.code ? ` ${e.code}` : ''})`;
+      root.replaceChildren(el('h1', { id: 'ms-error-title' }, title),
+        el('p', { class: 'error' }, e.status === 404 ? `No capture has the id '${id}' on this coordinator. ${e.message}` : e.message), back);
+    } else {
+      root.replaceChildren(el('p', { class: 'error' }, (e as Error).message), back);
+    }
   }
 }
 
 async function home(root: HTMLElement): Promise<void> {
-  const racks = (await getJson<{ racks?: Rack[] }>('api/racks')).racks ?? [];
+  const racks = (await getJson<{ racks?: Rack[] }>('racks')).racks ?? [];
   root.replaceChildren(el('h1', {}, 'Millisampler'));
   root.append(el('h2', {}, 'Racks and hosts'));
   const rows: string[][] = [];
@@ -89,16 +110,16 @@ async function home(root: HTMLElement): Promise<void> {
     if (to.value) {
       q.set('to', ns(to.value));
     }
-    const captures = ((await getJson<{ captures?: Capture[] }>(`api/captures?${q}`)).captures ?? [])
+    const captures = ((await getJson<{ captures?: Capture[] }>(`captures?${q}`)).captures ?? [])
       .filter((c) => !origin.value || c.origin === origin.value)
       .filter((c) => !outcome.value || c.state === outcome.value);
     list.replaceChildren(captures.length === 0 ? el('p', {}, 'No capture matches.') : table(
-      ['capture', 'rack', 'requested (UTC)', 'origin', 'outcome', 'hosts', 'bins', 'events', 'detail'],
+      // No event count: the list API returns captures without their analysis (the capture page has it).
+      ['capture', 'rack', 'requested (UTC)', 'origin', 'outcome', 'hosts', 'bins', 'detail'],
       captures.map((c) => [
         el('a', { href: `#/captures/${encodeURIComponent(c.captureId ?? '')}` }, c.captureId ?? ''), c.rack, unixTime(c.requestedAtUnixNs),
         `${enumText(c.origin, 'CAPTURE_ORIGIN_')}${c.originName ? ` (${c.originName})` : ''}`, enumText(c.state, 'CAPTURE_STATE_'),
-        `${c.hostsCovered ?? 0}/${c.hostsRequested ?? 0}`, `${c.bins} × ${duration(Number(c.binWidthNs))}`,
-        `${c.analysis?.events?.length ?? 0}`, c.detail ?? '',
+        `${c.hostsCovered ?? 0}/${c.hostsRequested ?? 0}`, `${c.bins} × ${duration(Number(c.binWidthNs))}`, c.detail ?? '',
       ])));
   };
   form.addEventListener('submit', (e) => {

@@ -1,17 +1,17 @@
 // The capture page: host × time heatmap, contention timeline on the same axis, linked zoom, host series,
 // tables. Used by the coordinator's /ui/ and by `millisampler report`.
 import * as echarts from 'echarts/core';
-import { HeatmapChart, LineChart, ScatterChart } from 'echarts/charts';
+import { BarChart, HeatmapChart, LineChart, ScatterChart } from 'echarts/charts';
 import {
-  DataZoomComponent, GridComponent, LegendComponent, MarkAreaComponent, TitleComponent, TooltipComponent,
+  DataZoomComponent, GridComponent, LegendComponent, TitleComponent, TooltipComponent,
   VisualMapComponent,
 } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
 import type { Analysis, CaptureView, HostView, SyncEvent } from './model';
 import { bytes, duration, el, enumText, percent, rate, table, unixTime } from './format';
 
-echarts.use([HeatmapChart, LineChart, ScatterChart, DataZoomComponent, GridComponent, LegendComponent,
-  MarkAreaComponent, TitleComponent, TooltipComponent, VisualMapComponent, CanvasRenderer]);
+echarts.use([BarChart, HeatmapChart, LineChart, ScatterChart, DataZoomComponent, GridComponent, LegendComponent,
+  TitleComponent, TooltipComponent, VisualMapComponent, CanvasRenderer]);
 
 // At most this many heatmap columns: wider captures merge `stride` bins per column (the column shows their
 // maximum, so a one-bin burst stays visible).
@@ -25,6 +25,10 @@ export interface TestHook {
   hosts: string[];
   hotCells(threshold: number): [string, number][];
   zoom(): { startBin: number; endBin: number };
+  /** Where the c[b] timeline draws `value` at `bin`, in CSS pixels from the chart box's top-left corner. */
+  timelinePoint(bin: number, value: number): [number, number] | null;
+  /** Centre of a heatmap cell in CSS pixels from the chart box's top-left corner; null when it is not drawn. */
+  cellCenter(host: string, bin: number): [number, number] | null;
   selectedHost: string | null;
   errors: string[];
 }
@@ -84,9 +88,33 @@ export function renderCapture(root: HTMLElement, view: CaptureView, t0: number):
   const incidents = a.incidents ?? [];
   const stalls = a.ingressStalls ?? [];
   const rowOf = new Map(hosts.map((h, i) => [h.host, i]));
+  // For each column the event (incident) that covers it, -1 for none; a column of several bins takes the first.
+  const spanCols = (spans: { startBin: number; lengthBins: number }[]) => {
+    const of: number[] = new Array(cols).fill(-1);
+    spans.forEach((x, i) => {
+      for (let col = colOf(x.startBin); col <= colOf(x.startBin + x.lengthBins - 1); col++) {
+        if (of[col] < 0) {
+          of[col] = i;
+        }
+      }
+    });
+    return of;
+  };
+  const eventOfCol = spanCols(events);
+  const incidentOfCol = spanCols(incidents);
+  const barTop = Math.max(1, ...contentionCols);
+  const spanBars = (of: number[]) => of.map((i) => (i >= 0 ? barTop : '-'));
+  const spanTip = (kind: string, spans: { startBin: number; lengthBins: number; hosts: string[] }[], i: number) => {
+    const x = spans[i];
+    return x ? `${kind} ${i}: bins ${x.startBin}–${x.startBin + x.lengthBins - 1} (+${duration(x.startBin * w)}, ${duration(x.lengthBins * w)})`
+      + `<br/>${x.hosts.length} hosts; click to zoom` : '';
+  };
 
+  // Heatmap rows of 9 px (at least 200 px), then the c[b] grid (40 + 120 px with its axis) and the zoom slider
+  // (at +175 px, 22 px high): the box holds all of them.
+  const heatHeight = Math.max(200, hosts.length * 9);
   const chartBox = el('div', { id: 'ms-chart', class: 'chart' });
-  chartBox.style.height = `${Math.max(360, Math.min(1400, hosts.length * 9 + 260))}px`;
+  chartBox.style.height = `${heatHeight + 210}px`;
   root.append(el('h2', {}, 'Host × time: ingress utilization; contention c[b] below'));
   if (stride > 1) {
     root.append(el('p', { class: 'note' }, `${bins} bins shown as ${cols} columns of ${stride} bins (each the maximum of its bins).`));
@@ -96,7 +124,6 @@ export function renderCapture(root: HTMLElement, view: CaptureView, t0: number):
   root.append(hostPanel);
 
   const chart = echarts.init(chartBox, undefined, { renderer: 'canvas' });
-  const heatHeight = Math.max(200, hosts.length * 9);
   const option: echarts.EChartsCoreOption = {
     animation: false,
     tooltip: { trigger: 'item', confine: true },
@@ -156,29 +183,22 @@ export function renderCapture(root: HTMLElement, view: CaptureView, t0: number):
           },
         },
       },
+      // Events and incidents as full-width bars behind c[b]: a bar fills its whole column, as a heatmap cell does, so
+      // the shading lines up with the cells above (a markArea on a category axis runs centre to centre, half a bin short).
       {
-        name: 'c[b]', type: 'line', xAxisIndex: 1, yAxisIndex: 1, data: contentionCols, step: 'end', symbol: 'none',
-        sampling: 'max', lineStyle: { width: 1, color: '#333' },
-        markArea: {
-          silent: false,
-          itemStyle: { color: 'rgba(220, 40, 40, 0.25)' },
-          data: events.map((e, i) => [
-            { name: `event ${i}`, xAxis: colOf(e.startBin) },
-            { xAxis: colOf(e.startBin + e.lengthBins - 1) },
-          ]),
-        },
+        name: 'incident', type: 'bar', xAxisIndex: 1, yAxisIndex: 1, data: spanBars(incidentOfCol), barWidth: '100%',
+        barGap: '-100%', z: 1, itemStyle: { color: 'rgba(255, 170, 0, 0.2)' },
+        tooltip: { formatter: (p: { dataIndex: number }) => spanTip('incident', incidents, incidentOfCol[p.dataIndex]) },
       },
       {
-        name: 'incidents', type: 'line', xAxisIndex: 1, yAxisIndex: 1, data: [], symbol: 'none',
-        markArea: {
-          silent: false,
-          itemStyle: { color: 'rgba(255, 170, 0, 0.15)', borderColor: 'rgba(200, 120, 0, 0.6)', borderWidth: 1 },
-          label: { show: true, position: 'insideTop', fontSize: 9 },
-          data: incidents.map((inc, i) => [
-            { name: `incident ${i}`, xAxis: colOf(inc.startBin) },
-            { xAxis: colOf(inc.startBin + inc.lengthBins - 1) },
-          ]),
-        },
+        name: 'event', type: 'bar', xAxisIndex: 1, yAxisIndex: 1, data: spanBars(eventOfCol), barWidth: '100%',
+        barGap: '-100%', z: 2, itemStyle: { color: 'rgba(220, 40, 40, 0.3)' },
+        tooltip: { formatter: (p: { dataIndex: number }) => spanTip('event', events, eventOfCol[p.dataIndex]) },
+      },
+      {
+        // step 'middle': each value holds from half a column before its centre to half after, over its cell.
+        name: 'c[b]', type: 'line', xAxisIndex: 1, yAxisIndex: 1, data: contentionCols, step: 'middle', symbol: 'none',
+        sampling: 'max', lineStyle: { width: 1, color: '#333' }, z: 3, tooltip: { show: false },
       },
     ],
   };
@@ -213,14 +233,15 @@ export function renderCapture(root: HTMLElement, view: CaptureView, t0: number):
       showHost(selected);
     }
   });
-  chart.on('click', (p: { componentType: string; seriesIndex?: number; value?: unknown; data?: unknown; name?: string }) => {
+  chart.on('click', (p: {
+    componentType: string; seriesIndex?: number; seriesName?: string; dataIndex?: number; value?: unknown; data?: unknown; name?: string;
+  }) => {
     if (p.componentType === 'yAxis' && typeof p.value === 'string') {
       showHost(p.value);
     } else if (p.componentType === 'series' && p.seriesIndex === 0 && Array.isArray(p.data)) {
       showHost(hosts[(p.data as number[])[1]].host);
-    } else if (p.componentType === 'markArea' && typeof p.name === 'string') {
-      const [kind, index] = p.name.split(' ');
-      const item = kind === 'event' ? events[Number(index)] : incidents[Number(index)];
+    } else if (p.componentType === 'series' && (p.seriesName === 'event' || p.seriesName === 'incident') && p.dataIndex !== undefined) {
+      const item = p.seriesName === 'event' ? events[eventOfCol[p.dataIndex]] : incidents[incidentOfCol[p.dataIndex]];
       if (item) {
         zoomToBins(item.startBin, item.startBin + item.lengthBins - 1);
       }
@@ -237,6 +258,18 @@ export function renderCapture(root: HTMLElement, view: CaptureView, t0: number):
     selectedHost: null,
     hotCells: (threshold: number) => cells.filter((x) => x[2] >= threshold).map((x) => [hosts[x[1]].host, x[0] * stride] as [string, number]),
     zoom: () => ({ startBin: zoomStart * stride, endBin: Math.min(bins, (zoomEnd + 1) * stride) - 1 }),
+    timelinePoint: (bin: number, value: number) => {
+      const p = chart.convertToPixel({ xAxisIndex: 1, yAxisIndex: 1 }, [colOf(bin), value]) as number[] | undefined;
+      return p && Number.isFinite(p[0]) && Number.isFinite(p[1]) ? [p[0], p[1]] : null;
+    },
+    cellCenter: (host: string, bin: number) => {
+      const row = rowOf.get(host);
+      if (row === undefined || bin < 0 || bin >= bins) {
+        return null;
+      }
+      const p = chart.convertToPixel({ xAxisIndex: 0, yAxisIndex: 0 }, [colOf(bin), row]) as number[] | undefined;
+      return p && Number.isFinite(p[0]) && Number.isFinite(p[1]) ? [p[0], p[1]] : null;
+    },
   });
   window.__ms = hook;
   chart.on('finished', () => {
@@ -297,10 +330,10 @@ function tables(view: CaptureView, a: Analysis, w: number, zoomTo: (s: number, e
     || (h.outcome !== 'HOST_OUTCOME_COLLECTED' && h.outcome !== 'HOST_OUTCOME_PARTIAL') || h.reason);
   box.append(el('h2', {}, `Hosts missing or incomplete: ${missing.length}`));
   if (missing.length > 0) {
-    box.append(table(['host', 'outcome', 'bins', 'why'], missing.map((h) => [
+    box.append(withId('ms-missing', table(['host', 'outcome', 'bins', 'why'], missing.map((h) => [
       h.host, enumText(h.outcome, 'HOST_OUTCOME_'), `${h.binsCovered ?? 0}/${view.capture.bins}`,
       h.reason || (hostsWithData.has(h.host) ? '' : 'no series with a link speed'),
-    ])));
+    ]))));
   }
   const untrusted = a.untrustedAlignmentHosts ?? [];
   box.append(el('h2', {}, 'Alignment'));
@@ -318,12 +351,12 @@ function tables(view: CaptureView, a: Analysis, w: number, zoomTo: (s: number, e
     bytes(i.retransmitBytes), `${i.peakContention}`,
   ]), (n) => zoomTo(incidents[n].startBin, incidents[n].startBin + incidents[n].lengthBins - 1)));
   box.append(el('h2', {}, `Ingress stalls: ${stalls.length}`));
-  box.append(table(['host', 'start', 'length', 'ingress around (per bin)', 'egress during'], stalls.map((s) => [
+  box.append(withId('ms-stalls', table(['host', 'start', 'length', 'ingress around (per bin)', 'egress during'], stalls.map((s) => [
     s.host, off(s.startBin), duration(s.lengthBins * w), bytes(s.ingressBytesAround), bytes(s.egressBytes),
   ]), (n) => {
     zoomTo(stalls[n].startBin, stalls[n].startBin + stalls[n].lengthBins - 1);
     showHost(stalls[n].host);
-  }));
+  })));
   const levels = a.contentionLevels ?? [];
   box.append(el('h2', {}, 'Contention levels, CE and retransmissions; long-RTT (cross-region ≥ 50%) against short-RTT bursts'));
   box.append(table(['level', 'bins', 'bursts', 'with CE', 'with retx', 'long-RTT bursts (CE / retx)', 'short-RTT bursts (CE / retx)', 'mean cross-region'],
@@ -355,6 +388,11 @@ function eventTable(events: SyncEvent[], off: (b: number) => string, w: number, 
   ]), (n) => zoomTo(events[n].startBin, events[n].startBin + events[n].lengthBins - 1));
   t.id = 'ms-events';
   return t;
+}
+
+function withId<T extends HTMLElement>(id: string, e: T): T {
+  e.id = id;
+  return e;
 }
 
 function hostList(hosts: string[]): string {
@@ -396,7 +434,7 @@ function renderHostSeries(panel: HTMLElement, h: HostView, w: number, startBin: 
     }
     return out;
   })();
-  const line = (name: string, data: number[], axis = 0) => ({ name, type: 'line', data, yAxisIndex: axis, symbol: 'none', step: 'end', lineStyle: { width: 1 } });
+  const line = (name: string, data: number[], axis = 0) => ({ name, type: 'line', data, yAxisIndex: axis, symbol: 'none', step: 'middle', lineStyle: { width: 1 } });
   hostChart.setOption({
     animation: false,
     tooltip: { trigger: 'axis' },

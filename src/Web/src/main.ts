@@ -9,6 +9,9 @@ import { el } from './format';
 const t0 = performance.now();
 window.__ms = { errors: [] } as unknown as NonNullable<typeof window.__ms>;
 window.addEventListener('error', (e) => window.__ms?.errors.push(String(e.message)));
+// A Content-Security-Policy refusal (an inline style or a fetch the page's policy forbids) is an error too.
+document.addEventListener('securitypolicyviolation', (e) =>
+  window.__ms?.errors.push(`CSP: ${e.violatedDirective} refused ${e.blockedURI || 'inline'}`));
 
 async function readEmbedded(node: HTMLElement): Promise<CaptureView> {
   const raw = atob((node.textContent ?? '').trim());

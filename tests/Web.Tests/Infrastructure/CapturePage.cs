@@ -1,0 +1,178 @@
+using System.Text.Json;
+using OpenQA.Selenium;
+using OpenQA.Selenium.Interactions;
+
+namespace Millisampler.Web.Tests.Infrastructure;
+
+/// <summary>
+/// The capture view of <see cref="PlantedRack"/> as drawn in the browser, checked against the planted numbers: the same
+/// checks for the report file and the coordinator's /ui/.
+/// </summary>
+public sealed class CapturePage(HeadlessChromium browser)
+{
+    // What the chart shows at the centre of each [host, bin] cell: ECharts draws on stacked canvases (layers), so their
+    // pixels are composited in DOM order over the page's white, as the screen shows them. [r, g, b], or null.
+    private const string PixelsScript = """
+        ((cells) => {
+          const box = document.getElementById('ms-chart');
+          const br = box.getBoundingClientRect();
+          const layers = Array.from(box.querySelectorAll('canvas')).map((c) => {
+            const r = c.getBoundingClientRect();
+            return { c, r, ctx: c.getContext('2d'), sx: c.width / r.width, sy: c.height / r.height };
+          });
+          return cells.map(([host, bin]) => {
+            const p = window.__ms.cellCenter(host, bin);
+            if (!p) { return null; }
+            let rgb = [255, 255, 255];
+            for (const l of layers) {
+              const x = Math.round((p[0] + br.left - l.r.left) * l.sx);
+              const y = Math.round((p[1] + br.top - l.r.top) * l.sy);
+              const d = l.ctx.getImageData(x, y, 1, 1).data;
+              const a = d[3] / 255;
+              rgb = rgb.map((v, i) => Math.round(d[i] * a + v * (1 - a)));
+            }
+            return rgb;
+          });
+        })(arguments[0])
+        """;
+
+    public HeadlessChromium Browser { get; } = browser;
+
+    /// <summary>
+    /// The heatmap and the timeline are drawn on canvases of non-zero size inside the chart box, the view lists the
+    /// hosts with data, and neither the page (window errors, CSP violations) nor the console reported an error.
+    /// </summary>
+    /// <param name="expectedConsoleErrors">Console errors the page is expected to log (matched by substring).</param>
+    public void AssertDrawnWithoutErrors(params string[] expectedConsoleErrors)
+    {
+        JsonElement canvases = Browser.Eval("Array.from(document.querySelectorAll('#ms-chart canvas')).map(c => [c.width, c.height, c.clientWidth, c.clientHeight])");
+        Assert.NotEmpty(canvases.EnumerateArray());
+        foreach (JsonElement c in canvases.EnumerateArray())
+        {
+            Assert.All(c.EnumerateArray(), v => Assert.True(v.GetInt32() > 100, $"canvas size {c}: every side should be > 100 px"));
+        }
+
+        Assert.Equal(PlantedRack.Hosts, Browser.Eval("window.__ms.hosts").EnumerateArray().Select(h => h.GetString()));
+        Assert.Equal(PlantedRack.Bins, Browser.Eval("window.__ms.bins").GetInt32());
+        Assert.Empty(Browser.Eval("window.__ms.errors").EnumerateArray());
+        AssertNoConsoleErrors(expectedConsoleErrors);
+    }
+
+    /// <summary>No console entry at SEVERE (errors, CSP refusals) except the expected ones.</summary>
+    public void AssertNoConsoleErrors(params string[] expected)
+    {
+        var severe = Browser.ConsoleMessages().Where(m => m.Level == LogLevel.Severe)
+            .Where(m => !expected.Any(e => m.Message.Contains(e, StringComparison.Ordinal))).Select(m => m.Message).ToList();
+        Assert.True(severe.Count == 0, "console errors: " + string.Join(" | ", severe));
+    }
+
+    /// <summary>
+    /// The drawn pixel of each planted burst cell is a burst colour (red over blue) and of each other cell a calm one
+    /// (blue at least red), for every host over the bins around the planted bursts, the stall and quiet stretches.
+    /// </summary>
+    public void AssertHotCellsAtPlantedHostsAndBins()
+    {
+        int[] bins = [0, 59, 60, 61, 62, 150, 199, 200, 202, 204, 205, 299, 305, 399];
+        var cells = PlantedRack.Hosts.SelectMany(h => bins.Select(b => (Host: h, Bin: b))).ToList();
+        JsonElement pixels = Browser.Eval(PixelsScript, cells.Select(c => new object[] { c.Host, c.Bin }).ToList());
+        var wrong = new List<string>();
+        int i = 0;
+        foreach (JsonElement p in pixels.EnumerateArray())
+        {
+            (string host, int bin) = cells[i++];
+            Assert.Equal(JsonValueKind.Array, p.ValueKind);
+            int[] rgb = [.. p.EnumerateArray().Select(v => v.GetInt32())];
+            bool hot = rgb[0] - rgb[2] > 100;
+            if (hot != PlantedRack.IsBurst(host, bin))
+            {
+                wrong.Add($"{host} bin {bin}: rgb({string.Join(",", rgb)}) drawn {(hot ? "hot" : "calm")}");
+            }
+        }
+
+        Assert.True(wrong.Count == 0, "heatmap cells drawn wrong: " + string.Join("; ", wrong));
+
+        // The view's own list of cells at or above θ = 50% agrees, cell for cell.
+        var hotCells = Browser.Eval("window.__ms.hotCells(0.5)").EnumerateArray()
+            .Select(c => (c[0].GetString()!, c[1].GetInt32())).OrderBy(c => c).ToList();
+        var planted = PlantedRack.Hosts.SelectMany(h => Enumerable.Range(0, PlantedRack.Bins).Where(b => PlantedRack.IsBurst(h, b)).Select(b => (h, b)))
+            .OrderBy(c => c).ToList();
+        Assert.Equal(planted, hotCells);
+    }
+
+    /// <summary>Hovering the cell of host-07 at bin 202 shows its host, bin and utilization (1,125,000 B of 1,250,000 B = 90%).</summary>
+    public void AssertTooltipOverPlantedCell()
+    {
+        JsonElement p = Browser.Eval("window.__ms.cellCenter('host-07', 202)");
+        JsonElement box = Browser.Eval("(() => { const r = document.getElementById('ms-chart').getBoundingClientRect(); return [r.width, r.height]; })()");
+        IWebElement chart = Browser.Driver.FindElement(By.Id("ms-chart"));
+        Browser.Driver.ExecuteScript("arguments[0].scrollIntoView({block: 'start'});", chart);
+        // W3C actions: the offset is from the element's centre.
+        int dx = (int)Math.Round(p[0].GetDouble() - (box[0].GetDouble() / 2));
+        int dy = (int)Math.Round(p[1].GetDouble() - (box[1].GetDouble() / 2));
+        new Actions(Browser.Driver).MoveToElement(chart, dx, dy).Perform();
+        string tip = "";
+        Browser.WaitUntil(() =>
+        {
+            tip = Browser.Eval("Array.from(document.querySelectorAll('#ms-chart div')).map(d => d.innerText).filter(t => t.includes('line rate')).join('\\n')").GetString() ?? "";
+            return tip.Length > 0;
+        }, "the heatmap tooltip");
+        Assert.Contains("host-07", tip);
+        Assert.Contains("bin 202 (+202 ms)", tip);
+        Assert.Contains("90% of line rate", tip);
+    }
+
+    /// <summary>The event table's one row holds the planted event's numbers, and the stall table the planted stall.</summary>
+    public void AssertTablesShowPlantedNumbers()
+    {
+        string[][] events = Rows("#ms-events");
+        string[] e = Assert.Single(events);
+        // #, start, length, hosts, bytes (3 hosts × 5 bins × 1,125,000 B = 16,875,000 B), CE (10,000 B), retx (5,000 B),
+        // peak rack ingress (3 × 1,125,000 + 9 × 125,000 = 4,500,000 B per ms = 36 Gbit/s, of 12 × 10 Gbit/s), peak c.
+        Assert.Equal(["0", "+200 ms", "5 ms", "host-03, host-07, host-11", "16.9 MB", "10.0 KB", "5.00 KB", "36.0 Gbit/s of 120 Gbit/s", "3"], e);
+
+        string[] stall = Assert.Single(Rows("#ms-stalls"));
+        // host, start, length, ingress around (125,000 B per bin), egress during (10 bins × 40,000 B).
+        Assert.Equal(["host-09", "+300 ms", "10 ms", "125.0 KB", "400.0 KB"], stall);
+    }
+
+    /// <summary>Clicking the planted event's row zooms both charts onto bins 200..204 (with a margin).</summary>
+    public void AssertClickOnEventZoomsToIt()
+    {
+        JsonElement before = Browser.Eval("window.__ms.zoom()");
+        Assert.Equal(0, before.GetProperty("startBin").GetInt32());
+        Assert.Equal(PlantedRack.Bins - 1, before.GetProperty("endBin").GetInt32());
+
+        IWebElement row = Browser.Driver.FindElement(By.CssSelector("#ms-events tbody tr"));
+        Browser.Driver.ExecuteScript("arguments[0].scrollIntoView({block: 'center'});", row);
+        row.Click();
+        AssertZoomedOntoEvent();
+    }
+
+    /// <summary>Clicking the event's shading on the c[b] timeline (a canvas click at bin 202) zooms onto bins 200..204.</summary>
+    public void AssertClickOnEventInTimelineZoomsToIt()
+    {
+        IWebElement chart = Browser.Driver.FindElement(By.Id("ms-chart"));
+        Browser.Driver.ExecuteScript("arguments[0].scrollIntoView({block: 'start'});", chart);
+        JsonElement p = Browser.Eval("window.__ms.timelinePoint(202, 0.5)");
+        JsonElement box = Browser.Eval("(() => { const r = document.getElementById('ms-chart').getBoundingClientRect(); return [r.width, r.height]; })()");
+        int dx = (int)Math.Round(p[0].GetDouble() - (box[0].GetDouble() / 2));
+        int dy = (int)Math.Round(p[1].GetDouble() - (box[1].GetDouble() / 2));
+        new Actions(Browser.Driver).MoveToElement(chart, dx, dy).Click().Perform();
+        AssertZoomedOntoEvent();
+    }
+
+    private void AssertZoomedOntoEvent()
+    {
+        Browser.WaitUntil(() => Browser.Eval("window.__ms.zoom()").GetProperty("endBin").GetInt32() < PlantedRack.Bins - 1, "the zoom to change");
+        JsonElement z = Browser.Eval("window.__ms.zoom()");
+        int start = z.GetProperty("startBin").GetInt32();
+        int end = z.GetProperty("endBin").GetInt32();
+        Assert.InRange(start, 150, PlantedRack.EventStart);
+        Assert.InRange(end, PlantedRack.EventStart + PlantedRack.EventBins - 1, 250);
+    }
+
+    /// <summary>The text of each body row of the table <paramref name="selector"/>.</summary>
+    public string[][] Rows(string selector) =>
+        [.. Browser.Eval($"Array.from(document.querySelectorAll('{selector} tbody tr')).map(r => Array.from(r.cells).map(c => c.innerText.trim()))")
+            .EnumerateArray().Select(r => r.EnumerateArray().Select(c => c.GetString() ?? "").ToArray())];
+}
