@@ -60,6 +60,22 @@ public sealed class TlsTests
     }
 
     [Fact]
+    public void CertManager_EngineersCertificates_CarryTheirRole_AndTheCoordinatorNamesLocalhostForPortForward()
+    {
+        var objects = ChartTools.Render("--set", "tls.certManager.clients[0].name=alice", "--set", "tls.certManager.clients[0].role=operator");
+        JsonElement alice = objects.Single("Certificate", "ms-millisampler-client-alice").GetProperty("spec");
+        Assert.Equal("alice", alice.GetProperty("commonName").GetString());
+        Assert.Equal(["urn:millisampler:role:operator"], Strings(alice.GetProperty("uris")));
+        Assert.Equal(["digital signature", "key encipherment", "client auth"], Strings(alice.GetProperty("usages")));
+        Assert.Contains("localhost", Strings(objects.Single("Certificate", "ms-millisampler-coordinator-tls").GetProperty("spec").GetProperty("dnsNames")));
+
+        ToolResult refused = ChartTools.Helm("template", "ms", ChartTools.ChartDir, "--set", "tls.certManager.clients[0].name=bob",
+            "--set", "tls.certManager.clients[0].role=agent");
+        Assert.True(refused.ExitCode != 0, refused.ToString());
+        Assert.Contains("at '/tls/certManager/clients/0/role'", refused.StdErr);
+    }
+
+    [Fact]
     public void CertManager_WithAnIssuer_MakesNoCaOfItsOwn()
     {
         var objects = ChartTools.Render("--set", "tls.certManager.issuerRef.name=corp-ca", "--set", "tls.certManager.issuerRef.kind=ClusterIssuer");
