@@ -21,9 +21,13 @@ public enum OutputFormat
 /// </summary>
 internal static class CommonOptions
 {
-    public static Option<Uri> Coordinator(CliEnvironment env) => new("--coordinator")
+    /// <summary>--coordinator and the credentials to reach it (--cert, --key, --ca, --token-file).</summary>
+    public static Connection.CoordinatorOptions Coordinator(CliEnvironment env) => new(env);
+
+    /// <summary>--coordinator alone; https:// is TLS, http:// cleartext HTTP/2 (h2c, a coordinator in insecure mode).</summary>
+    public static Option<Uri> CoordinatorAddress(CliEnvironment env) => new("--coordinator")
     {
-        Description = $"The coordinator's gRPC address, cleartext HTTP/2 (h2c); default from ${CliEnvironment.CoordinatorVariable}",
+        Description = $"The coordinator's gRPC address, https:// (TLS) or http:// (cleartext, insecure mode); default from ${CliEnvironment.CoordinatorVariable}",
         HelpName = "URL",
         DefaultValueFactory = r =>
         {
@@ -64,6 +68,19 @@ internal static class CommonOptions
         HelpName = "duration",
         CustomParser = r => Single(r) is { } text
             ? DurationText.TryParseNs(text, out long ns) ? ns : Fail<long?>(r, $"{name}: '{text}' must be a duration like {examples}", null)
+            : null,
+    };
+
+    /// <summary>An instant option in unix ns: ISO 8601 date or date and time, UTC unless an offset is given (2026-11-01, 2026-11-01T06:00).</summary>
+    public static Option<long?> Instant(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "utc-time",
+        CustomParser = r => Single(r) is { } text
+            ? DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset t)
+                && t > DateTimeOffset.UnixEpoch
+                ? (t - DateTimeOffset.UnixEpoch).Ticks * 100
+                : Fail<long?>(r, $"{name}: '{text}' must be a UTC date or time like 2026-11-01 or 2026-11-01T06:00", null)
             : null,
     };
 
