@@ -35,7 +35,7 @@ public sealed record RackDemoOptions
     public string OutputDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "millisampler-demo");
 
     /// <summary>Time between the capture request and its start instant: the agents' first ScheduleRun runs cold.</summary>
-    public string Lead { get; init; } = "5s";
+    public string Lead { get; init; } = "8s";
 }
 
 /// <summary>
