@@ -57,11 +57,14 @@ internal static class TidyExport
     /// <summary>Column names, in order (the CSV header).</summary>
     public static IReadOnlyList<string> Columns { get; } = [.. Schema.DataFields.Select(f => f.Name)];
 
-    /// <summary>Writes the runs as Parquet: one row group per run; returns the number of rows.</summary>
+    /// <summary>
+    /// Writes the runs as Parquet: one row group per run, Snappy (Parquet.Net's zstd took ~20× longer for ~40% less; see
+    /// docs/benchmarks.md); returns the number of rows.
+    /// </summary>
     public static async Task<long> WriteParquetAsync(Stream output, string captureId, IReadOnlyList<Run> runs, CancellationToken cancellationToken)
     {
         long rows = 0;
-        await using ParquetWriter writer = await ParquetWriter.CreateAsync(Schema, output, new ParquetOptions { CompressionMethod = CompressionMethod.Zstd },
+        await using ParquetWriter writer = await ParquetWriter.CreateAsync(Schema, output, new ParquetOptions { CompressionMethod = CompressionMethod.Snappy },
             cancellationToken: cancellationToken).ConfigureAwait(false);
         writer.CustomMetadata = new Dictionary<string, string>
         {
