@@ -21,9 +21,13 @@ public enum OutputFormat
 /// </summary>
 internal static class CommonOptions
 {
-    public static Option<Uri> Coordinator(CliEnvironment env) => new("--coordinator")
+    /// <summary>--coordinator and the credentials to reach it (--cert, --key, --ca, --token-file).</summary>
+    public static Connection.CoordinatorOptions Coordinator(CliEnvironment env) => new(env);
+
+    /// <summary>--coordinator alone; https:// is TLS, http:// cleartext HTTP/2 (h2c, a coordinator in insecure mode).</summary>
+    public static Option<Uri> CoordinatorAddress(CliEnvironment env) => new("--coordinator")
     {
-        Description = $"The coordinator's gRPC address, cleartext HTTP/2 (h2c); default from ${CliEnvironment.CoordinatorVariable}",
+        Description = $"The coordinator's gRPC address, https:// (TLS) or http:// (cleartext, insecure mode); default from ${CliEnvironment.CoordinatorVariable}",
         HelpName = "URL",
         DefaultValueFactory = r =>
         {

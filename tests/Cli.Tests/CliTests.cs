@@ -32,7 +32,7 @@ public class CliTests
     [InlineData("error: --output: 'yaml' must be table or json", "captures", "show", "c1", "--output", "yaml")]
     [InlineData("error: --link-speed: 'fast' must be a rate like 10g, 25g, 100m (bits/s)", "analyze", ".", "--link-speed", "fast")]
     [InlineData("error: --since: 'yesterday' must be a duration like 30m, 1h, 2d", "captures", "list", "--since", "yesterday")]
-    [InlineData("error: --coordinator: 'nowhere' must be a URL like http://127.0.0.1:7400", "racks", "--coordinator", "nowhere")]
+    [InlineData("error: --coordinator: 'nowhere' must be a URL like https://127.0.0.1:7400", "racks", "--coordinator", "nowhere")]
     [InlineData("error: Option '--rack' is required.", "capture")]
     [InlineData("error: millisampler: a command is required: capture, racks, captures, export, analyze, sweeps, report (see --help)")]
     [InlineData("error: millisampler captures: a command is required: list, show (see --help)", "captures")]
@@ -55,7 +55,7 @@ public class CliTests
         int code = await Cli.RunAsync(["racks"], env, CancellationToken.None);
 
         Assert.Equal(ExitCodes.Usage, code);
-        Assert.Equal("error: $MILLISAMPLER_COORDINATOR: 'foo' must be a URL like http://127.0.0.1:7400", stderr.ToString().TrimEnd());
+        Assert.Equal("error: $MILLISAMPLER_COORDINATOR: 'foo' must be a URL like https://127.0.0.1:7400", stderr.ToString().TrimEnd());
     }
 
     [Fact]

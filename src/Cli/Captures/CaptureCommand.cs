@@ -15,7 +15,7 @@ internal static class CaptureCommand
 {
     public static Command Create(CliEnvironment env)
     {
-        Option<Uri> coordinator = CommonOptions.Coordinator(env);
+        CoordinatorOptions coordinator = CommonOptions.Coordinator(env);
         Option<string> rack = new("--rack") { Description = "Rack to capture", HelpName = "rack", Required = true };
         Option<long?> interval = CommonOptions.Duration("--interval", "Bin width [default: 1ms]", "100us, 1ms, 10ms");
         Option<int?> samples = CommonOptions.Count("--samples", "Bins per host [default: 2000]", "n", 1, int.MaxValue);
@@ -31,7 +31,7 @@ internal static class CaptureCommand
         {
             coordinator, rack, interval, samples, hosts, lead, threshold, minHosts, wait, queue, output,
         };
-        command.SetAction((r, ct) =>
+        command.SetAction(async (r, ct) =>
         {
             var request = new StartCaptureRequest
             {
@@ -49,15 +49,15 @@ internal static class CaptureCommand
                 throw new UsageException("--rack: must name a rack");
             }
 
-            return RunAsync(env, r.GetValue(coordinator)!, request, r.GetValue(wait), r.OutputOf(output), ct);
+            using CoordinatorConnection conn = coordinator.Open(r);
+            return await RunAsync(env, conn, request, r.GetValue(wait), r.OutputOf(output), ct).ConfigureAwait(false);
         });
         return command;
     }
 
-    internal static async Task<int> RunAsync(CliEnvironment env, Uri address, StartCaptureRequest request, bool wait,
+    internal static async Task<int> RunAsync(CliEnvironment env, CoordinatorConnection conn, StartCaptureRequest request, bool wait,
         OutputFormat output, CancellationToken cancellationToken)
     {
-        using CoordinatorConnection conn = CoordinatorConnection.Open(address);
         Capture started;
         try
         {

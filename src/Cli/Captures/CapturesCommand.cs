@@ -21,7 +21,7 @@ internal static class CapturesCommand
 
     private static Command CreateList(CliEnvironment env)
     {
-        Option<Uri> coordinator = CommonOptions.Coordinator(env);
+        CoordinatorOptions coordinator = CommonOptions.Coordinator(env);
         Option<string> rack = new("--rack") { Description = "Only this rack [default: every rack]", HelpName = "rack" };
         Option<long?> since = CommonOptions.Duration("--since", "Only captures requested within this long before now", "30m, 1h, 2d");
         Option<int?> limit = CommonOptions.Count("--limit", "At most this many, newest first [default: the coordinator's, 100]", "n", 1, 1000);
@@ -36,7 +36,7 @@ internal static class CapturesCommand
                 request.FromUnixNs = Math.Max(1, now - ns);
             }
 
-            using CoordinatorConnection conn = CoordinatorConnection.Open(r.GetValue(coordinator)!);
+            using CoordinatorConnection conn = coordinator.Open(r);
             ListCapturesResponse response = await conn.CallAsync((c, t) => c.ListCapturesAsync(request, cancellationToken: t).ResponseAsync, ct)
                 .ConfigureAwait(false);
             if (r.OutputOf(output) == OutputFormat.Json)
@@ -55,13 +55,13 @@ internal static class CapturesCommand
 
     private static Command CreateShow(CliEnvironment env)
     {
-        Option<Uri> coordinator = CommonOptions.Coordinator(env);
+        CoordinatorOptions coordinator = CommonOptions.Coordinator(env);
         Argument<string> id = new("ID") { Description = "Capture id (capture prints it; captures list shows them)" };
         Option<OutputFormat?> output = CommonOptions.Output();
         var command = new Command("show", "Show one capture: hosts, bursts, contention, synchronized events") { id, coordinator, output };
         command.SetAction(async (r, ct) =>
         {
-            using CoordinatorConnection conn = CoordinatorConnection.Open(r.GetValue(coordinator)!);
+            using CoordinatorConnection conn = coordinator.Open(r);
             Capture capture = await conn.CallAsync(
                 (c, t) => c.GetCaptureAsync(new GetCaptureRequest { CaptureId = r.GetValue(id)! }, cancellationToken: t).ResponseAsync, ct)
                 .ConfigureAwait(false);

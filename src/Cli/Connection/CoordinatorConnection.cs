@@ -1,5 +1,8 @@
 using System.Net.Http;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Millisampler.Contracts.V1;
@@ -7,8 +10,9 @@ using Millisampler.Contracts.V1;
 namespace Millisampler.Cli.Connection;
 
 /// <summary>
-/// A gRPC channel to the coordinator (cleartext HTTP/2 for http:// addresses) and the translation of its failures
-/// into one-line <see cref="CliException"/>s: unreachable, or the coordinator's own status and detail.
+/// A gRPC channel to the coordinator (TLS for https:// addresses, presenting the <see cref="ClientCredentials"/>;
+/// cleartext HTTP/2 for http://) and the translation of its failures into one-line <see cref="CliException"/>s:
+/// unreachable, a certificate not trusted, not authenticated, or the coordinator's own status and detail.
 /// </summary>
 internal sealed class CoordinatorConnection : IDisposable
 {
@@ -21,20 +25,46 @@ internal sealed class CoordinatorConnection : IDisposable
     private static readonly TimeSpan KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
 
     private readonly GrpcChannel _channel;
+    private readonly ClientCredentials _credentials;
 
-    private CoordinatorConnection(Uri address)
+    // Why this side refused the coordinator's certificate, for the error message (the exception only says "rejected").
+    private volatile string? _serverRefused;
+
+    private CoordinatorConnection(Uri address, ClientCredentials credentials)
     {
         Address = address;
+        _credentials = credentials;
+        var handler = new SocketsHttpHandler
+        {
+            ConnectTimeout = ConnectTimeout,
+            KeepAlivePingDelay = KeepAlivePingDelay,
+            KeepAlivePingTimeout = KeepAlivePingTimeout,
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+            EnableMultipleHttp2Connections = true,
+        };
+        ChannelCredentials? channelCredentials = null;
+        if (address.Scheme == Uri.UriSchemeHttps)
+        {
+            handler.SslOptions = new SslClientAuthenticationOptions
+            {
+                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                LocalCertificateSelectionCallback = credentials.Certificate is null ? null : (_, _, _, _, _) => credentials.Certificate,
+                RemoteCertificateValidationCallback = (_, certificate, chain, errors) => CheckServer(certificate, chain, errors),
+            };
+            if (credentials.Token is { } token)
+            {
+                channelCredentials = ChannelCredentials.Create(ChannelCredentials.SecureSsl, CallCredentials.FromInterceptor((_, metadata) =>
+                {
+                    metadata.Add("Authorization", "Bearer " + token);
+                    return Task.CompletedTask;
+                }));
+            }
+        }
+
         _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
-            HttpHandler = new SocketsHttpHandler
-            {
-                ConnectTimeout = ConnectTimeout,
-                KeepAlivePingDelay = KeepAlivePingDelay,
-                KeepAlivePingTimeout = KeepAlivePingTimeout,
-                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
-                EnableMultipleHttp2Connections = true,
-            },
+            HttpHandler = handler,
+            Credentials = channelCredentials,
             DisposeHttpClient = true,
 
             // GetCaptureSeries of a full rack (92 hosts × 2,000 bins × 12 series) is well above the 4 MB default.
@@ -70,8 +100,8 @@ internal sealed class CoordinatorConnection : IDisposable
         }
     }
 
-    /// <summary>Opens a channel (lazily: nothing is sent before the first call).</summary>
-    public static CoordinatorConnection Open(Uri address) => new(address);
+    /// <summary>Opens a channel (lazily: nothing is sent before the first call); it owns <paramref name="credentials"/>.</summary>
+    public static CoordinatorConnection Open(Uri address, ClientCredentials? credentials = null) => new(address, credentials ?? ClientCredentials.None);
 
     /// <summary>Runs one call; a gRPC failure becomes a <see cref="CliException"/> with a message a person can act on.</summary>
     public async Task<T> CallAsync<T>(Func<CoordinatorService.CoordinatorServiceClient, CancellationToken, Task<T>> call,
@@ -128,6 +158,14 @@ internal sealed class CoordinatorConnection : IDisposable
             return new CliException($"cannot reach the coordinator at {Address.OriginalString}: {reason}");
         }
 
+        if (e.StatusCode == StatusCode.Unauthenticated)
+        {
+            // The framework answers HTTP 401 without a gRPC status; its detail ("Bad gRPC response. HTTP status code: 401") helps nobody.
+            return new CliException(_credentials.Presents
+                ? "UNAUTHENTICATED: the coordinator did not accept the credentials given (a certificate from a CA it trusts, or a valid, unexpired token)"
+                : $"UNAUTHENTICATED: the coordinator requires credentials: --cert and --key (or ${CliEnvironment.CertificateVariable}/${CliEnvironment.KeyVariable}), or --token-file (${CliEnvironment.TokenFileVariable})");
+        }
+
         string detail = string.IsNullOrWhiteSpace(e.Status.Detail) ? "(no detail)" : e.Status.Detail;
         string hint = e.StatusCode == StatusCode.ResourceExhausted && detail.Contains("busy", StringComparison.OrdinalIgnoreCase)
             ? " (capture --queue waits behind it)"
@@ -135,7 +173,61 @@ internal sealed class CoordinatorConnection : IDisposable
         return new CliException($"{e.StatusCode}: {detail}{hint}");
     }
 
-    public void Dispose() => _channel.Dispose();
+    public void Dispose()
+    {
+        _channel.Dispose();
+        _credentials.Dispose();
+    }
+
+    private bool CheckServer(X509Certificate? certificate, X509Chain? presented, SslPolicyErrors errors)
+    {
+        if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
+        {
+            _serverRefused = "the coordinator presented no certificate";
+            return false;
+        }
+
+        using var peer = new X509Certificate2(certificate);
+        string name = peer.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
+        if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+        {
+            _serverRefused = $"the coordinator's certificate '{name}' does not name {Address.Host}";
+            return false;
+        }
+
+        if (_credentials.Authorities is null)
+        {
+            if (errors == SslPolicyErrors.None)
+            {
+                return true;
+            }
+
+            _serverRefused = $"the coordinator's certificate '{name}' is not trusted by this machine; name its CA with --ca (${CliEnvironment.CaVariable})";
+            return false;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(_credentials.Authorities);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.1"));
+        if (presented is not null)
+        {
+            foreach (X509ChainElement element in presented.ChainElements)
+            {
+                chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
+        }
+
+        if (chain.Build(peer))
+        {
+            return true;
+        }
+
+        string why = string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).Distinct());
+        _serverRefused = $"the coordinator's certificate '{name}' does not chain to {_credentials.AuthoritiesSource}" + (why.Length > 0 ? $" ({why})" : "");
+        return false;
+    }
 
     // The client raises UNAVAILABLE/INTERNAL itself when the HTTP request fails; the coordinator's own UNAVAILABLE
     // carries no local exception.
@@ -144,12 +236,39 @@ internal sealed class CoordinatorConnection : IDisposable
         && e.Status.DebugException is HttpRequestException or SocketException or IOException or TimeoutException
             or OperationCanceledException;
 
-    private static string TransportReason(RpcException e)
+    private string TransportReason(RpcException e)
     {
         Exception? x = e.Status.DebugException;
         if (x is OperationCanceledException or TimeoutException)
         {
             return $"no connection within {ConnectTimeout.TotalSeconds:0} s";
+        }
+
+        bool tls = false;
+        for (Exception? i = x; i is not null; i = i.InnerException)
+        {
+            tls |= i is AuthenticationException;
+        }
+
+        if (tls && _serverRefused is { } refused)
+        {
+            return refused;
+        }
+
+        if (!tls && _credentials.Certificate is not null && Address.Scheme == Uri.UriSchemeHttps
+            && x is HttpRequestException { HttpRequestError: not (HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError) }
+            && x.InnerException is IOException)
+        {
+            // TLS 1.3: the server judges the client's certificate after the client's side of the handshake is done, so
+            // its refusal arrives as a connection closed (or reset, under load) before HTTP/2 began.
+            tls = true;
+        }
+
+        if (tls)
+        {
+            return _credentials.Certificate is null
+                ? "the TLS handshake failed; does the coordinator speak TLS (an http:// coordinator in insecure mode does not)?"
+                : "the coordinator refused the TLS handshake: is the certificate given with --cert issued by a CA it trusts, and not expired?";
         }
 
         // HttpRequestException names the endpoint ("Connection refused (127.0.0.1:7400)"); prefer its words.

@@ -17,7 +17,7 @@ internal static class ExportCommand
 {
     public static Command Create(CliEnvironment env)
     {
-        Option<Uri> coordinator = CommonOptions.Coordinator(env);
+        CoordinatorOptions coordinator = CommonOptions.Coordinator(env);
         Argument<string> capture = new("CAPTURE") { Description = "Capture id" };
         Argument<string> dir = new("DIR") { Description = "Directory to write to (created when missing)" };
         Option<bool> force = new("--force") { Description = "Overwrite files that already exist" };
@@ -34,7 +34,7 @@ internal static class ExportCommand
         };
         command.SetAction(async (r, ct) =>
         {
-            using CoordinatorConnection conn = CoordinatorConnection.Open(r.GetValue(coordinator)!);
+            using CoordinatorConnection conn = coordinator.Open(r);
             GetCaptureSeriesResponse series = await conn.CallAsync(
                 (c, t) => c.GetCaptureSeriesAsync(new GetCaptureSeriesRequest { CaptureId = r.GetValue(capture)! }, cancellationToken: t).ResponseAsync,
                 ct).ConfigureAwait(false);

@@ -14,12 +14,12 @@ internal static class RacksCommand
 {
     public static Command Create(CliEnvironment env)
     {
-        Option<Uri> coordinator = CommonOptions.Coordinator(env);
+        CoordinatorOptions coordinator = CommonOptions.Coordinator(env);
         Option<OutputFormat?> output = CommonOptions.Output();
         var command = new Command("racks", "Registered racks and hosts: address, link speed, clock, health") { coordinator, output };
         command.SetAction(async (r, ct) =>
         {
-            using CoordinatorConnection conn = CoordinatorConnection.Open(r.GetValue(coordinator)!);
+            using CoordinatorConnection conn = coordinator.Open(r);
             ListRacksResponse racks = await conn.CallAsync((c, t) => c.ListRacksAsync(new ListRacksRequest(), cancellationToken: t).ResponseAsync, ct)
                 .ConfigureAwait(false);
             if (r.OutputOf(output) == OutputFormat.Json)

@@ -22,7 +22,7 @@ internal static class ReportCommand
     {
         Argument<string> source = new("CAPTURE|DIR") { Description = "A capture id on the coordinator, or a directory of host files (analysed offline)" };
         Option<string> output = new("--output", "-o") { Description = "The HTML file to write", HelpName = "FILE", Required = true };
-        Option<Uri> coordinator = CommonOptions.Coordinator(env);
+        CoordinatorOptions coordinator = CommonOptions.Coordinator(env);
         Option<long?> interval = CommonOptions.Duration("--interval", "DIR only: bin width [default: from the files]", "100us, 1ms, 10ms");
         Option<double?> linkSpeed = CommonOptions.Rate("--link-speed", "DIR only: every host's link speed, when the files state none");
         Option<double?> threshold = CommonOptions.Threshold();
@@ -53,7 +53,7 @@ internal static class ReportCommand
             }
             else
             {
-                using CoordinatorConnection conn = CoordinatorConnection.Open(r.GetValue(coordinator)!);
+                using CoordinatorConnection conn = coordinator.Open(r);
                 capture = await conn.CallAsync((c, t) => c.GetCaptureAsync(new GetCaptureRequest { CaptureId = what }, cancellationToken: t).ResponseAsync, ct)
                     .ConfigureAwait(false);
                 GetCaptureSeriesResponse series = await conn.CallAsync(

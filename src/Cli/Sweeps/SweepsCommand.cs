@@ -26,7 +26,7 @@ internal static class SweepsCommand
 
     private static Command CreateCreate(CliEnvironment env)
     {
-        Option<Uri> coordinator = CommonOptions.Coordinator(env);
+        CoordinatorOptions coordinator = CommonOptions.Coordinator(env);
         Argument<string> name = new("NAME") { Description = "Sweep name: letters, digits, '-', '_', '.'" };
         Option<bool> allRacks = new("--all-racks") { Description = "Every rack (the default when neither --racks nor --pattern is given)" };
         Option<string[]> racks = CommonOptions.NameList("--racks", "These racks, comma-separated", "racks");
@@ -66,7 +66,7 @@ internal static class SweepsCommand
                 d.Window = ParseWindow(w);
             }
 
-            using CoordinatorConnection conn = CoordinatorConnection.Open(r.GetValue(coordinator)!);
+            using CoordinatorConnection conn = coordinator.Open(r);
             Sweep sweep = await conn.CallSweepsAsync((c, t) => c.CreateSweepAsync(new CreateSweepRequest { Definition = d }, cancellationToken: t).ResponseAsync, ct)
                 .ConfigureAwait(false);
             Print(env, r.OutputOf(output), sweep);
@@ -77,12 +77,12 @@ internal static class SweepsCommand
 
     private static Command CreateList(CliEnvironment env)
     {
-        Option<Uri> coordinator = CommonOptions.Coordinator(env);
+        CoordinatorOptions coordinator = CommonOptions.Coordinator(env);
         Option<OutputFormat?> output = CommonOptions.Output();
         var command = new Command("list", "List sweeps") { coordinator, output };
         command.SetAction(async (r, ct) =>
         {
-            using CoordinatorConnection conn = CoordinatorConnection.Open(r.GetValue(coordinator)!);
+            using CoordinatorConnection conn = coordinator.Open(r);
             ListSweepsResponse list = await conn.CallSweepsAsync((c, t) => c.ListSweepsAsync(new ListSweepsRequest(), cancellationToken: t).ResponseAsync, ct)
                 .ConfigureAwait(false);
             if (r.OutputOf(output) == OutputFormat.Json)
@@ -115,13 +115,13 @@ internal static class SweepsCommand
     private static Command NameCommand(CliEnvironment env, string verb, string description,
         Func<SweepService.SweepServiceClient, SweepName, CancellationToken, Task<Sweep>> call)
     {
-        Option<Uri> coordinator = CommonOptions.Coordinator(env);
+        CoordinatorOptions coordinator = CommonOptions.Coordinator(env);
         Argument<string> name = new("NAME") { Description = "Sweep name (sweeps list shows them)" };
         Option<OutputFormat?> output = CommonOptions.Output();
         var command = new Command(verb, description) { name, coordinator, output };
         command.SetAction(async (r, ct) =>
         {
-            using CoordinatorConnection conn = CoordinatorConnection.Open(r.GetValue(coordinator)!);
+            using CoordinatorConnection conn = coordinator.Open(r);
             Sweep sweep = await conn.CallSweepsAsync((c, t) => call(c, new SweepName { Name = r.GetValue(name)! }, t), ct).ConfigureAwait(false);
             Print(env, r.OutputOf(output), sweep);
             return ExitCodes.Ok;
@@ -131,12 +131,12 @@ internal static class SweepsCommand
 
     private static Command CreateDelete(CliEnvironment env)
     {
-        Option<Uri> coordinator = CommonOptions.Coordinator(env);
+        CoordinatorOptions coordinator = CommonOptions.Coordinator(env);
         Argument<string> name = new("NAME") { Description = "Sweep name" };
         var command = new Command("delete", "Delete a sweep (its summaries stay until their retention)") { name, coordinator };
         command.SetAction(async (r, ct) =>
         {
-            using CoordinatorConnection conn = CoordinatorConnection.Open(r.GetValue(coordinator)!);
+            using CoordinatorConnection conn = coordinator.Open(r);
             await conn.CallSweepsAsync((c, t) => c.DeleteSweepAsync(new SweepName { Name = r.GetValue(name)! }, cancellationToken: t).ResponseAsync, ct)
                 .ConfigureAwait(false);
             env.Stdout.WriteLine($"Deleted sweep {r.GetValue(name)}.");
@@ -147,7 +147,7 @@ internal static class SweepsCommand
 
     private static Command CreateReport(CliEnvironment env)
     {
-        Option<Uri> coordinator = CommonOptions.Coordinator(env);
+        CoordinatorOptions coordinator = CommonOptions.Coordinator(env);
         Option<string> sweep = new("--sweep") { Description = "Only this sweep's captures [default: every sweep]", HelpName = "name" };
         Option<string> rack = new("--rack") { Description = "Trends of this rack, and the rack against its previous period [default: every rack]", HelpName = "rack" };
         Option<long?> width = CommonOptions.Duration("--width", "Only this bin width: 100us, 1ms or 10ms [default: every width]", "100us, 1ms, 10ms");
@@ -173,7 +173,7 @@ internal static class SweepsCommand
                 Bucket = r.GetValue(bucket) == "hour" ? TrendBucket.Hour : TrendBucket.Day,
                 Top = (uint)(r.GetValue(top) ?? 0),
             };
-            using CoordinatorConnection conn = CoordinatorConnection.Open(r.GetValue(coordinator)!);
+            using CoordinatorConnection conn = coordinator.Open(r);
             SweepReport report = await conn.CallSweepsAsync((c, t) => c.GetSweepReportAsync(request, cancellationToken: t).ResponseAsync, ct)
                 .ConfigureAwait(false);
             if (r.OutputOf(output) == OutputFormat.Json)

@@ -181,8 +181,12 @@ public sealed class RackServices : IAsyncDisposable
 
     public Task StopCoordinatorAsync() => _coordinator?.StopAsync(TimeSpan.FromSeconds(20)) ?? Task.CompletedTask;
 
-    /// <summary>Starts one agent per host; every agent reads this machine's one clock, so their relative error is zero.</summary>
-    public void StartAgents(long linkSpeedBitsPerSecond)
+    /// <summary>
+    /// Starts one agent per host; every agent reads this machine's one clock, so their relative error is zero.
+    /// <paramref name="rackOf"/> names each host's rack (default <see cref="RackName"/> for all): one lab ToR can
+    /// stand for several racks of the coordinator.
+    /// </summary>
+    public void StartAgents(long linkSpeedBitsPerSecond, Func<RackHost, string>? rackOf = null)
     {
         foreach (var h in Rack.Hosts)
         {
@@ -192,7 +196,7 @@ public sealed class RackServices : IAsyncDisposable
                 "serve",
                 $"--Agent:Interfaces:0={h.Interface}",
                 $"--Agent:Host={HostName(h)}",
-                $"--Agent:Rack={RackName}",
+                $"--Agent:Rack={rackOf?.Invoke(h) ?? RackName}",
                 $"--Agent:LinkSpeedBitsPerSecond={linkSpeedBitsPerSecond.ToString(CultureInfo.InvariantCulture)}",
                 "--Agent:ClockErrorSource=SharedHostClock",
                 $"--Agent:Listen=http://{h.Address}:{AgentPort}",
