@@ -8,6 +8,7 @@ public sealed class LintAndSchemaTests
     [InlineData("several-racks.yaml")]
     [InlineData("insecure.yaml")]
     [InlineData("secret.yaml")]
+    [InlineData("helm-certs.yaml")]
     public void LintStrict_Passes(string? valuesFile)
     {
         string[] args = valuesFile is null

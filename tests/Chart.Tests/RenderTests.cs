@@ -27,7 +27,7 @@ public sealed class RenderTests
     [Fact]
     public void EveryNamespacedObject_IsInTheReleaseNamespace()
     {
-        foreach (string? file in new[] { null, "several-racks.yaml", "secret.yaml" })
+        foreach (string? file in new[] { null, "several-racks.yaml", "secret.yaml", "helm-certs.yaml" })
         {
             var objects = file is null ? ChartTools.Render() : ChartTools.Render("-f", ChartTools.ValuesFile(file));
             foreach (JsonElement o in objects.Where(o => !NonNamespaced.Contains(o.GetProperty("kind").GetString())))

@@ -44,7 +44,7 @@ public sealed class SettingsTests
         "Security:CertificatePath", "Security:KeyPath", "Security:CaPath", "Security:Insecure", // per tls.mode
     ];
 
-    public static TheoryData<string?> ValuesFiles => new() { null, "several-racks.yaml", "insecure.yaml", "secret.yaml" };
+    public static TheoryData<string?> ValuesFiles => new() { null, "several-racks.yaml", "insecure.yaml", "secret.yaml", "helm-certs.yaml" };
 
     [Theory]
     [MemberData(nameof(ValuesFiles))]

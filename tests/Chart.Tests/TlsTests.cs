@@ -1,4 +1,6 @@
+using System.Text;
 using System.Text.Json;
+using Millisampler.ServiceDefaults.Security;
 
 namespace Millisampler.Chart.Tests;
 
@@ -83,6 +85,58 @@ public sealed class TlsTests
         Assert.Equal(["ms-millisampler-agent-r1-tls", "ms-millisampler-coordinator-tls"], objects.OfKind("Certificate").Select(o => o.Name()).Order());
         Assert.All(objects.OfKind("Certificate"), c =>
             Assert.Equal("ClusterIssuer", c.GetProperty("spec").GetProperty("issuerRef").GetProperty("kind").GetString()));
+    }
+
+    [Fact]
+    public void Helm_MakesCertificatesTheServicesAccept_WithTheRolesAndHostsTheyCheck()
+    {
+        var objects = ChartTools.Render("--set", "tls.mode=helm", "--set", "agent.racks[0].name=r1", "--set", "agent.racks[0].nodes={node-1,node-2}");
+        Assert.Empty(objects.OfKind("Certificate"));
+        string dir = Directory.CreateTempSubdirectory("ms-chart-tls-").FullName;
+        try
+        {
+            // Loaded by the services' own loader, judged by their own identity and trust code (src/ServiceDefaults/Security).
+            using CertificateSet agent = Load(objects.Single("Secret", "ms-millisampler-agent-r1-tls"), dir, "agent");
+            using CertificateSet coordinator = Load(objects.Single("Secret", "ms-millisampler-coordinator-tls"), dir, "coordinator");
+            Assert.Contains(Roles.Agent, CertificateIdentity.RolesOf(agent.Certificate));
+            Assert.True(CertificateIdentity.Names(agent.Certificate, "node-1"));
+            Assert.True(CertificateIdentity.Names(agent.Certificate, "node-2"));
+            Assert.False(CertificateIdentity.Names(agent.Certificate, "node-3"));
+            Assert.Contains(Roles.Coordinator, CertificateIdentity.RolesOf(coordinator.Certificate));
+            Assert.True(CertificateIdentity.Names(coordinator.Certificate, "localhost"));
+
+            // Each side trusts the other's certificate for the direction it is used in.
+            Assert.True(coordinator.IsTrusted(agent.Certificate, null, CertificateSet.ClientAuthentication, out string e1), e1);
+            Assert.True(coordinator.IsTrusted(agent.Certificate, null, CertificateSet.ServerAuthentication, out string e2), e2);
+            Assert.True(agent.IsTrusted(coordinator.Certificate, null, CertificateSet.ClientAuthentication, out string e3), e3);
+            Assert.True(agent.IsTrusted(coordinator.Certificate, null, CertificateSet.ServerAuthentication, out string e4), e4);
+
+            // A certificate of another render (another CA, as a second install without the kept CA would make) is not.
+            var other = ChartTools.Render("--set", "tls.mode=helm", "--set", "agent.racks[0].name=r1", "--set", "agent.racks[0].nodes={node-1}");
+            using CertificateSet stranger = Load(other.Single("Secret", "ms-millisampler-agent-r1-tls"), dir, "stranger");
+            Assert.False(coordinator.IsTrusted(stranger.Certificate, null, CertificateSet.ClientAuthentication, out _));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+
+        JsonElement ca = objects.Single("Secret", "ms-millisampler-ca");
+        Assert.Equal("keep", ca.GetProperty("metadata").GetProperty("annotations").GetProperty("helm.sh/resource-policy").GetString());
+        Assert.Equal("ms-millisampler-agent-r1-tls", Assert.Single(Volumes(objects.Single("DaemonSet", Agent)), v => v.Name == "tls").Secret);
+    }
+
+    private static CertificateSet Load(JsonElement secret, string dir, string prefix)
+    {
+        var data = secret.GetProperty("data").Map();
+        string Write(string key)
+        {
+            string path = Path.Combine(dir, $"{prefix}-{key}");
+            File.WriteAllText(path, Encoding.ASCII.GetString(Convert.FromBase64String(data[key])));
+            return path;
+        }
+
+        return CertificateSet.Load(Write("tls.crt"), Write("tls.key"), Write("ca.crt"));
     }
 
     [Fact]
