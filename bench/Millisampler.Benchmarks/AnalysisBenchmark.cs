@@ -81,7 +81,7 @@ public static class AnalysisBenchmark
             $"{name,-15} n={iterations,4}  median {median,8:F3} ms  p99 {p99,8:F3} ms  allocated {bytes / iterations,12:N0} B/op"));
     }
 
-    private static MetaHostFile[] BuildRack(Random rng, int hosts, int bins, long binWidthNs, double linkSpeed)
+    internal static MetaHostFile[] BuildRack(Random rng, int hosts, int bins, long binWidthNs, double linkSpeed)
     {
         double lineRateBytes = linkSpeed * binWidthNs / 1e9 / 8;
 
@@ -122,7 +122,7 @@ public static class AnalysisBenchmark
         return files;
     }
 
-    private static int Option(string[] args, string name, int fallback)
+    internal static int Option(string[] args, string name, int fallback)
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out int v) && v > 0
