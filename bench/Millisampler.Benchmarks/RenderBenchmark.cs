@@ -20,9 +20,9 @@ public static class RenderBenchmark
 {
     public static int Run(string[] args)
     {
-        int hosts = AnalysisBenchmark.Option(args, "--hosts", 92);
-        int iterations = AnalysisBenchmark.Option(args, "--iterations", 5);
-        int seed = AnalysisBenchmark.Option(args, "--seed", 42);
+        int hosts = BenchArgs.Int(args, "--hosts", 92);
+        int iterations = BenchArgs.Int(args, "--iterations", 5);
+        int seed = BenchArgs.Int(args, "--seed", 42);
         int i = Array.IndexOf(args, "--bins");
         int[] binCounts = i >= 0 && i + 1 < args.Length
             ? [.. args[i + 1].Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture))]
