@@ -81,7 +81,7 @@ public static class AnalysisBenchmark
             $"{name,-15} n={iterations,4}  median {median,8:F3} ms  p99 {p99,8:F3} ms  allocated {bytes / iterations,12:N0} B/op"));
     }
 
-    private static MetaHostFile[] BuildRack(Random rng, int hosts, int bins, long binWidthNs, double linkSpeed)
+    internal static MetaHostFile[] BuildRack(Random rng, int hosts, int bins, long binWidthNs, double linkSpeed)
     {
         double lineRateBytes = linkSpeed * binWidthNs / 1e9 / 8;
 
@@ -121,5 +121,4 @@ public static class AnalysisBenchmark
 
         return files;
     }
-
 }
