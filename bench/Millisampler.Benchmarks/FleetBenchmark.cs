@@ -22,7 +22,7 @@ namespace Millisampler.Benchmarks;
 /// coordinator's CPU and memory; (3) a sweep of every rack at 100 µs, 1 ms and 10 ms × 2,000 bins, fleet-synchronized,
 /// while an engineer starts a capture every few seconds: sweep captures per minute and last bin → analysed result.
 /// Two processes because each may hold 20,000 open files here, and so the coordinator's CPU is its own.
-/// Options: --racks N (100), --hosts N per rack (92), --idle-s N (60), --max-concurrent N (sweep budget, 100),
+/// Options: --racks N (100), --hosts N per rack (92), --idle-s N (60), --max-concurrent N (sweep budget, 16),
 /// --engineer-every-s N (5; 0 = none), --timeout-min N (20).
 /// </summary>
 internal static class FleetBenchmark
@@ -34,7 +34,7 @@ internal static class FleetBenchmark
         int racks = BenchArgs.Int(args, "--racks", 100);
         int hostsPerRack = BenchArgs.Int(args, "--hosts", 92);
         int idleSeconds = BenchArgs.Int(args, "--idle-s", 60);
-        int budget = BenchArgs.Int(args, "--max-concurrent", 100);
+        int budget = BenchArgs.Int(args, "--max-concurrent", 16);
         int engineerEvery = BenchArgs.Int(args, "--engineer-every-s", 5);
         int timeoutMinutes = BenchArgs.Int(args, "--timeout-min", 20);
         int agentsTotal = racks * hostsPerRack;
@@ -112,6 +112,7 @@ internal static class FleetBenchmark
             var deadline = TimeSpan.FromMinutes(timeoutMinutes);
             double peakHeapMb = 0;
             double peakWorkingSetMb = 0;
+            int listFailures = 0;
             while (Stopwatch.GetElapsedTime(t0) < deadline)
             {
                 await Task.Delay(2000);
@@ -121,8 +122,19 @@ internal static class FleetBenchmark
                     peakWorkingSetMb = Math.Max(peakWorkingSetMb, self.WorkingSet64 / 1048576.0);
                 }
 
-                ListCapturesResponse list = await coordinator.ListCapturesAsync(new ListCapturesRequest { FromUnixNs = sweepStartUnixNs, Limit = 1000 });
-                done = [.. list.Captures.Where(c => c.Origin == CaptureOrigin.Sweep && IsFinal(c.State))];
+                try
+                {
+                    ListCapturesResponse list = await coordinator.ListCapturesAsync(new ListCapturesRequest { FromUnixNs = sweepStartUnixNs, Limit = 1000 },
+                        deadline: DateTime.UtcNow.AddSeconds(30));
+                    done = [.. list.Captures.Where(c => c.Origin == CaptureOrigin.Sweep && IsFinal(c.State))];
+                }
+                catch (RpcException e)
+                {
+                    // An overloaded coordinator is a finding, not the end of the measurement.
+                    listFailures++;
+                    Console.Error.WriteLine($"fleet: ListCaptures failed: {e.StatusCode}: {e.Status.Detail}");
+                }
+
                 Console.Error.WriteLine($"fleet: {Stopwatch.GetElapsedTime(t0).TotalSeconds:F0} s: {done.Count}/{expected} sweep captures done; engineer: {engineer.Summary()}");
                 if (done.Count >= expected)
                 {
@@ -142,7 +154,7 @@ internal static class FleetBenchmark
             int analysed = done.Count(c => c.State == CaptureState.Analysed);
             Console.WriteLine($"| sweep: {expected} captures ({racks} racks × 100 µs, 1 ms, 10 ms × 2,000 bins), fleet-synchronized, budget {budget} at once | {done.Count} ended ({analysed} analysed) in {sweepSeconds:F0} s: {done.Count / (sweepSeconds / 60):F0} captures/min |");
             Console.WriteLine($"| … last bin → analysed result (collect {hostsPerRack} hosts, merge, analyse, store) | p50 {BenchArgs.Percentile(afterLastBin, 50):F0} ms, p99 {BenchArgs.Percentile(afterLastBin, 99):F0} ms, max {(afterLastBin.Count > 0 ? afterLastBin.Max() : 0):F0} ms |");
-            Console.WriteLine($"| … hosts covered | {done.Sum(c => (long)c.HostsCovered)} of {done.Sum(c => (long)c.HostsRequested)} |");
+            Console.WriteLine($"| … hosts covered | {done.Sum(c => (long)c.HostsCovered)} of {done.Sum(c => (long)c.HostsRequested)}; {listFailures} of the benchmark's ListCaptures polls failed |");
             Console.WriteLine($"| … coordinator during the sweep | CPU {sweepCores:F2} cores (fake agents' process {agentCores:F2}); peak GC heap {peakHeapMb:F0} MB, working set {peakWorkingSetMb:F0} MB; heartbeat p99 {sweepBeats.P99:F1} ms, {sweepBeats.Failures} of {sweepBeats.Count} failed |");
             if (engineerEvery > 0)
             {

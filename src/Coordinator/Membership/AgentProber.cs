@@ -9,9 +9,12 @@ namespace Millisampler.Coordinator.Membership;
 /// Calls GetInfo on each agent when it registers and then every <see cref="MembershipOptions.RttProbeInterval"/>:
 /// the round trip feeds the lead-time estimate, the answer gives the agent's limits (max bins, bin widths,
 /// max lead), and the call keeps the channel's connection warm. Also drops hosts that stayed stale too long.
+/// Periodic probes are spread over the period and at most <see cref="MaxProbesInFlight"/> run at once.
 /// </summary>
 internal sealed partial class AgentProber : BackgroundService
 {
+    private const int MaxProbesInFlight = 64;
+    private readonly SemaphoreSlim _inFlight = new(MaxProbesInFlight);
     private readonly MembershipRegistry _registry;
     private readonly AgentClientPool _clients;
     private readonly IOptionsMonitor<MembershipOptions> _options;
@@ -41,6 +44,9 @@ internal sealed partial class AgentProber : BackgroundService
         }
 
         TimeSpan timeout = _options.CurrentValue.RttProbeTimeout;
+        // A gate on probes in flight: at registration storms or with thousands of agents, unbounded probes time out
+        // in the coordinator's own queue and their round trips measure that queue, not the network.
+        await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
         long started = _time.GetTimestamp();
         try
         {
@@ -54,6 +60,10 @@ internal sealed partial class AgentProber : BackgroundService
         {
             LogProbeFailed(_logger, host, state.Address, ex.StatusCode, ex.Status.Detail);
             return false;
+        }
+        finally
+        {
+            _inFlight.Release();
         }
     }
 
@@ -84,6 +94,26 @@ internal sealed partial class AgentProber : BackgroundService
         }
     }
 
+    /// <summary>Probes every host once, host i at i·period/N into the period rather than all at the tick.</summary>
+    private async Task ProbeSpreadAsync(TimeSpan period, CancellationToken stoppingToken)
+    {
+        IReadOnlyList<HostState> hosts = [.. _registry.All()];
+        var probes = new List<Task>(hosts.Count);
+        long start = _time.GetTimestamp();
+        for (int i = 0; i < hosts.Count; i++)
+        {
+            TimeSpan ahead = (period * i / hosts.Count) - _time.GetElapsedTime(start);
+            if (ahead > TimeSpan.FromMilliseconds(1))
+            {
+                await Task.Delay(ahead, _time, stoppingToken).ConfigureAwait(false);
+            }
+
+            probes.Add(ProbeAsync(hosts[i].Host, stoppingToken));
+        }
+
+        await Task.WhenAll(probes).ConfigureAwait(false);
+    }
+
     private async Task ProbePeriodicallyAsync(CancellationToken stoppingToken)
     {
         MembershipOptions o = _options.CurrentValue;
@@ -96,7 +126,7 @@ internal sealed partial class AgentProber : BackgroundService
                 _registry.ForgetLongStaleHosts();
                 if (_options.CurrentValue.RttProbeInterval > TimeSpan.Zero)
                 {
-                    await Task.WhenAll(_registry.All().Select(h => ProbeAsync(h.Host, stoppingToken)));
+                    await ProbeSpreadAsync(period, stoppingToken).ConfigureAwait(false);
                 }
             }
         }
