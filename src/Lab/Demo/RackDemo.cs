@@ -56,7 +56,8 @@ public static class RackDemo
             {
                 services.StartCoordinator();
                 services.StartAgents(TorRateBitsPerSecond);
-                output.WriteLine($"started a coordinator ({services.CoordinatorUrl}) and {options.Hosts} agents; waiting for them to register");
+                output.WriteLine($"started a coordinator ({services.CoordinatorUrl}) and {options.Hosts} agents, mutual TLS with a throw-away CA "
+                    + $"({services.Certificates!.Directory}; the CLI presents '{services.Engineer!.CertificatePath}', role {RackServices.EngineerRole}); waiting for them to register");
                 await services.WaitForRegistrationAsync(options.Hosts, TimeSpan.FromSeconds(90), cancellationToken).ConfigureAwait(false);
                 var (code, racks, _) = await services.CliAsync(["racks"], cancellationToken).ConfigureAwait(false);
                 output.WriteLine(racks.TrimEnd());
