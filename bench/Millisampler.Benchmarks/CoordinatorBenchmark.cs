@@ -51,7 +51,7 @@ public static class CoordinatorBenchmark
             using GrpcChannel channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}");
             var membership = new MembershipService.MembershipServiceClient(channel);
             var coordinator = new CoordinatorService.CoordinatorServiceClient(channel);
-            foreach ((string host, string address) in agents.Agents)
+            foreach ((string host, _, string address) in agents.Agents)
             {
                 var r = new RegisterRequest { Host = host, Rack = agents.Rack, Address = address, Clock = new ClockState { Synchronized = true } };
                 await membership.RegisterAsync(r);

@@ -11,26 +11,39 @@ using Millisampler.Contracts.V1;
 namespace Millisampler.Benchmarks;
 
 /// <summary>
-/// A rack of fake agents for <see cref="CoordinatorBenchmark"/>: one Kestrel server listening on one loopback port
-/// per agent (h2c), so the coordinator opens one channel and one connection per agent as it would to real hosts.
-/// An agent is told apart by the local port of the call. Every ScheduleRun is accepted; GetRun returns a
+/// Racks of fake agents for <see cref="CoordinatorBenchmark"/> and <see cref="FleetBenchmark"/>: one Kestrel server
+/// listening on one loopback port per agent (h2c), so the coordinator opens one channel and one connection per agent
+/// as it would to real hosts. An agent is told apart by the local port of the call. Every ScheduleRun is accepted; GetRun returns a
 /// synthetic run of the requested bins at once.
 /// </summary>
 internal sealed class CoordinatorBenchmarkAgents : AgentService.AgentServiceBase, IAsyncDisposable
 {
     private const ulong LinkSpeed = 12_500_000_000;
     private readonly ConcurrentDictionary<(string Host, string RunId), ScheduleRunRequest> _runs = new();
-    private readonly Dictionary<int, string> _hostByPort = [];
+    private readonly Dictionary<int, (string Host, string Rack)> _hostByPort = [];
     private readonly List<ListenOptions> _listeners = [];
     private WebApplication? _app;
 
-    public string Rack { get; } = "bench-rack";
+    /// <summary>The first rack's name (the only one unless several were asked for).</summary>
+    public string Rack => Racks[0];
 
-    /// <summary>Host name and host:port of every agent.</summary>
-    public IReadOnlyList<(string Host, string Address)> Agents { get; private set; } = [];
+    public IReadOnlyList<string> Racks { get; private set; } = [];
 
-    public static async Task<CoordinatorBenchmarkAgents> StartAsync(int count)
+    /// <summary>Host name, rack and host:port of every agent.</summary>
+    public IReadOnlyList<(string Host, string Rack, string Address)> Agents { get; private set; } = [];
+
+    /// <summary>GetRun calls answered (one per host and run collected).</summary>
+    public long RunsServed => Interlocked.Read(ref _runsServed);
+
+    private long _runsServed;
+
+    /// <summary>One rack of <paramref name="count"/> agents named bench-rack.</summary>
+    public static Task<CoordinatorBenchmarkAgents> StartAsync(int count) => StartAsync(1, count);
+
+    /// <summary><paramref name="racks"/> racks of <paramref name="hostsPerRack"/> agents: rack001/r001h01, ... (bench-rack/host001 for one rack).</summary>
+    public static async Task<CoordinatorBenchmarkAgents> StartAsync(int racks, int hostsPerRack)
     {
+        int count = racks * hostsPerRack;
         var agents = new CoordinatorBenchmarkAgents();
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -51,13 +64,15 @@ internal sealed class CoordinatorBenchmarkAgents : AgentService.AgentServiceBase
         app.MapGrpcService<CoordinatorBenchmarkAgents>();
         await app.StartAsync();
         agents._app = app;
-        var list = new List<(string, string)>();
+        var list = new List<(string, string, string)>();
+        agents.Racks = racks == 1 ? ["bench-rack"] : [.. Enumerable.Range(1, racks).Select(r => $"rack{r:000}")];
         for (int i = 0; i < agents._listeners.Count; i++)
         {
             int port = agents._listeners[i].IPEndPoint!.Port;
-            string host = $"host{i + 1:000}";
-            agents._hostByPort[port] = host;
-            list.Add((host, $"127.0.0.1:{port}"));
+            string rack = agents.Racks[i / hostsPerRack];
+            string host = racks == 1 ? $"host{i + 1:000}" : $"r{(i / hostsPerRack) + 1:000}h{(i % hostsPerRack) + 1:00}";
+            agents._hostByPort[port] = (host, rack);
+            list.Add((host, rack, $"127.0.0.1:{port}"));
         }
 
         agents.Agents = list;
@@ -66,11 +81,11 @@ internal sealed class CoordinatorBenchmarkAgents : AgentService.AgentServiceBase
 
     public override Task<AgentInfo> GetInfo(GetInfoRequest request, ServerCallContext context)
     {
-        string host = HostOf(context);
+        (string host, string rack) = HostOf(context);
         var info = new AgentInfo
         {
             Host = host,
-            Rack = Rack,
+            Rack = rack,
             AttachMode = "tcx",
             Clock = Clock(),
             CpuCount = 2,
@@ -85,13 +100,13 @@ internal sealed class CoordinatorBenchmarkAgents : AgentService.AgentServiceBase
 
     public override Task<ScheduleRunResponse> ScheduleRun(ScheduleRunRequest request, ServerCallContext context)
     {
-        bool duplicate = !_runs.TryAdd((HostOf(context), request.RunId), request);
+        bool duplicate = !_runs.TryAdd((HostOf(context).Host, request.RunId), request);
         return Task.FromResult(new ScheduleRunResponse { RunId = request.RunId, StartTaiNs = request.StartTaiNs, Duplicate = duplicate, Clock = Clock() });
     }
 
     public override Task<Run> GetRun(GetRunRequest request, ServerCallContext context)
     {
-        string host = HostOf(context);
+        (string host, string rack) = HostOf(context);
         if (!_runs.TryRemove((host, request.RunId), out ScheduleRunRequest? s))
         {
             throw new RpcException(new Status(StatusCode.NotFound, $"no run {request.RunId}"));
@@ -114,7 +129,7 @@ internal sealed class CoordinatorBenchmarkAgents : AgentService.AgentServiceBase
         {
             RunId = s.RunId,
             Host = host,
-            Rack = Rack,
+            Rack = rack,
             Origin = RunOrigin.Coordinator,
             StartTaiNs = s.StartTaiNs,
             BinWidthNs = s.BinWidthNs,
@@ -125,6 +140,7 @@ internal sealed class CoordinatorBenchmarkAgents : AgentService.AgentServiceBase
             Series = series,
         };
         run.Interfaces.Add(Interface());
+        Interlocked.Increment(ref _runsServed);
         return Task.FromResult(run);
     }
 
@@ -137,7 +153,7 @@ internal sealed class CoordinatorBenchmarkAgents : AgentService.AgentServiceBase
         }
     }
 
-    private string HostOf(ServerCallContext context) => _hostByPort[context.GetHttpContext().Connection.LocalPort];
+    private (string Host, string Rack) HostOf(ServerCallContext context) => _hostByPort[context.GetHttpContext().Connection.LocalPort];
 
     private static ClockState Clock() => new() { Synchronized = true, MaxErrorNs = 20_000, EstimatedErrorNs = 5_000, Source = ClockSource.Tai };
 

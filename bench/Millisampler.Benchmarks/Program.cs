@@ -10,6 +10,8 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["agent"] = AgentBenchmark.Run,
     ["trends"] = SweepTrendBenchmark.Run,
     ["throughput"] = ThroughputBenchmark.Run,
+    ["fleet"] = FleetBenchmark.Run,
+    ["fleet-agents"] = FleetBenchmark.RunAgents,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

@@ -71,6 +71,19 @@ internal static class CommonOptions
             : null,
     };
 
+    /// <summary>An instant option in unix ns: ISO 8601 date or date and time, UTC unless an offset is given (2026-11-01, 2026-11-01T06:00).</summary>
+    public static Option<long?> Instant(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "utc-time",
+        CustomParser = r => Single(r) is { } text
+            ? DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset t)
+                && t > DateTimeOffset.UnixEpoch
+                ? (t - DateTimeOffset.UnixEpoch).Ticks * 100
+                : Fail<long?>(r, $"{name}: '{text}' must be a UTC date or time like 2026-11-01 or 2026-11-01T06:00", null)
+            : null,
+    };
+
     /// <summary>A link-rate option in bits/s.</summary>
     public static Option<double?> Rate(string name, string description) => new(name)
     {

@@ -10,7 +10,8 @@ namespace Millisampler.Cli.Export;
 
 /// <summary>
 /// <c>export CAPTURE DIR</c>: a capture's per-host runs as gzipped JSON files in the shape of Meta's
-/// SyncMillisampler data set (docs/dataset-format.md), one per host, each written atomically.
+/// SyncMillisampler data set (docs/dataset-format.md), one per host, each written atomically; with
+/// <c>--format parquet|csv</c> one tidy file of the whole capture instead (<see cref="TidyExport"/>).
 /// </summary>
 internal static class ExportCommand
 {
@@ -20,9 +21,16 @@ internal static class ExportCommand
         Argument<string> capture = new("CAPTURE") { Description = "Capture id" };
         Argument<string> dir = new("DIR") { Description = "Directory to write to (created when missing)" };
         Option<bool> force = new("--force") { Description = "Overwrite files that already exist" };
-        var command = new Command("export", "Write a capture's per-host series as files in the shape of Meta's SyncMillisampler data set")
+        Option<string> format = new("--format")
         {
-            capture, dir, coordinator, force,
+            Description = "meta: one gzipped JSON file per host in Meta's data-set shape; parquet or csv: one file, one row per host and bin",
+            DefaultValueFactory = _ => "meta",
+            HelpName = "meta|parquet|csv",
+        };
+        format.AcceptOnlyFromAmong("meta", "parquet", "csv");
+        var command = new Command("export", "Write a capture's per-host series as files in the shape of Meta's SyncMillisampler data set, or as one Parquet or CSV table")
+        {
+            capture, dir, coordinator, force, format,
         };
         command.SetAction(async (r, ct) =>
         {
@@ -30,7 +38,11 @@ internal static class ExportCommand
             GetCaptureSeriesResponse series = await conn.CallAsync(
                 (c, t) => c.GetCaptureSeriesAsync(new GetCaptureSeriesRequest { CaptureId = r.GetValue(capture)! }, cancellationToken: t).ResponseAsync,
                 ct).ConfigureAwait(false);
-            return Write(CliConsole.Create(env.Stdout, env.StdoutIsTerminal), r.GetValue(capture)!, series, r.GetValue(dir)!, r.GetValue(force), ct);
+            IAnsiConsole console = CliConsole.Create(env.Stdout, env.StdoutIsTerminal);
+            string f = r.GetValue(format)!;
+            return f == "meta"
+                ? Write(console, r.GetValue(capture)!, series, r.GetValue(dir)!, r.GetValue(force), ct)
+                : await WriteTidyAsync(console, r.GetValue(capture)!, series, r.GetValue(dir)!, f, r.GetValue(force), ct).ConfigureAwait(false);
         });
         return command;
     }
@@ -122,6 +134,85 @@ internal static class ExportCommand
 
         TryDelete(staging);
         console.Line($"Wrote {planned.Count} host file(s) of capture {captureId} to {dir}");
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// Writes one Parquet or CSV file, <c>DIR/CAPTURE.parquet|csv</c>, of every run that holds data: into a temporary
+    /// file beside it, moved into place only when complete (a failure leaves no half-written file).
+    /// </summary>
+    internal static async Task<int> WriteTidyAsync(IAnsiConsole console, string captureId, GetCaptureSeriesResponse series, string dir,
+        string format, bool force, CancellationToken cancellationToken)
+    {
+        var runs = new List<Run>();
+        foreach (Run run in series.Runs.OrderBy(r => r.Host, StringComparer.Ordinal))
+        {
+            if (run.Status == RunStatus.Failed || run.BinsRecorded == 0)
+            {
+                console.Line($"{run.Host}: skipped, no data ({(string.IsNullOrEmpty(run.StatusDetail) ? "no bins recorded" : run.StatusDetail)})");
+                continue;
+            }
+
+            if (run.BinWidthNs <= 0)
+            {
+                throw new CliException($"capture {captureId}: host '{run.Host}' has bin_width_ns {run.BinWidthNs}; it must be positive");
+            }
+
+            runs.Add(run);
+        }
+
+        if (runs.Count == 0)
+        {
+            throw new CliException($"capture {captureId} has no host with data to export");
+        }
+
+        if (captureId.AsSpan().IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || captureId is "." or "..")
+        {
+            throw new CliException($"capture id '{captureId}' cannot be a file name");
+        }
+
+        string path = Path.Combine(dir, $"{captureId}.{format}");
+        if (!force && File.Exists(path))
+        {
+            throw new CliException($"{path} already exists; --force overwrites");
+        }
+
+        Directory.CreateDirectory(dir);
+        string temp = Path.Combine(dir, $".{captureId}.{format}.{Guid.NewGuid():N}.partial");
+        long rows;
+        try
+        {
+            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            {
+                if (format == "parquet")
+                {
+                    rows = await TidyExport.WriteParquetAsync(stream, captureId, runs, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await using var text = new StreamWriter(stream, new System.Text.UTF8Encoding(false), 1 << 16, leaveOpen: true);
+                    rows = TidyExport.WriteCsv(text, captureId, runs, cancellationToken);
+                    await text.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, path, overwrite: force);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OperationCanceledException)
+        {
+            throw new CliException($"export of capture {captureId} stopped: {e.Message}; nothing was written to {path}");
+        }
+        finally
+        {
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+        }
+
+        console.Line($"Wrote {rows} rows ({runs.Count} hosts) of capture {captureId} to {path} ({SizeText.Bytes((ulong)new FileInfo(path).Length)})");
         return ExitCodes.Ok;
     }
 

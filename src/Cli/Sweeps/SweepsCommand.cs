@@ -151,25 +151,38 @@ internal static class SweepsCommand
         Option<string> sweep = new("--sweep") { Description = "Only this sweep's captures [default: every sweep]", HelpName = "name" };
         Option<string> rack = new("--rack") { Description = "Trends of this rack, and the rack against its previous period [default: every rack]", HelpName = "rack" };
         Option<long?> width = CommonOptions.Duration("--width", "Only this bin width: 100us, 1ms or 10ms [default: every width]", "100us, 1ms, 10ms");
-        Option<long?> since = CommonOptions.Duration("--since", "The period: this long before now [default: 7d]", "1d, 7d, 30d");
+        Option<long?> since = CommonOptions.Duration("--since", "The period: this long before now (or before --to) [default: 7d]", "1d, 7d, 30d");
+        Option<long?> from = CommonOptions.Instant("--from", "The period starts at this UTC time (instead of --since)");
+        Option<long?> to = CommonOptions.Instant("--to", "The period ends before this UTC time [default: now]");
         Option<string> bucket = new("--bucket") { Description = "Trend rows per hour or per day [default: day]", HelpName = "hour|day" };
         bucket.AcceptOnlyFromAmong("hour", "day");
         Option<int?> top = CommonOptions.Count("--top", "Rows of each ranking [default: 20]", "n", 1, 10000);
         Option<OutputFormat?> output = CommonOptions.Output();
         var command = new Command("report", "Trends per rack and width, fleet rankings by contention and by contention with loss")
         {
-            coordinator, sweep, rack, width, since, bucket, top, output,
+            coordinator, sweep, rack, width, since, from, to, bucket, top, output,
         };
         command.SetAction(async (r, ct) =>
         {
-            long now = (env.Clock.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+            long end = r.GetValue(to) ?? (env.Clock.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+            if (r.GetValue(from) is not null && r.GetValue(since) is not null)
+            {
+                throw new UsageException("--from and --since: give only one");
+            }
+
+            long start = r.GetValue(from) ?? Math.Max(1, end - (r.GetValue(since) ?? 7L * 24 * 3_600_000_000_000));
+            if (start >= end)
+            {
+                throw new UsageException($"--from {CaptureText.Time(start)} must be before --to {CaptureText.Time(end)}");
+            }
+
             var request = new SweepReportRequest
             {
                 Sweep = r.GetValue(sweep) ?? "",
                 Rack = r.GetValue(rack) ?? "",
                 BinWidthNs = r.GetValue(width) ?? 0,
-                ToUnixNs = now,
-                FromUnixNs = Math.Max(1, now - (r.GetValue(since) ?? 7L * 24 * 3_600_000_000_000)),
+                ToUnixNs = end,
+                FromUnixNs = start,
                 Bucket = r.GetValue(bucket) == "hour" ? TrendBucket.Hour : TrendBucket.Day,
                 Top = (uint)(r.GetValue(top) ?? 0),
             };

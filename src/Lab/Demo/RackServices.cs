@@ -139,8 +139,8 @@ public sealed class RackServices : IAsyncDisposable
     /// <summary>Port of the coordinator's plain /metrics, /healthz and /readyz (HTTP/1.1), on the rack gateway.</summary>
     public const int CoordinatorMetricsPort = 7402;
 
-    /// <summary>The role of the engineer's certificate the CLI presents: enough to capture.</summary>
-    public const string EngineerRole = "operator";
+    /// <summary>The role of the engineer's certificate the CLI presents: admin, so the lab can capture and run sweeps.</summary>
+    public const string EngineerRole = "admin";
     private const int AgentPort = 7300;
 
     /// <summary>Port of each agent's /metrics, /healthz and /readyz (HTTP/1.1), on the host's address.</summary>
@@ -214,8 +214,12 @@ public sealed class RackServices : IAsyncDisposable
 
     public Task StopCoordinatorAsync() => _coordinator?.StopAsync(TimeSpan.FromSeconds(20)) ?? Task.CompletedTask;
 
-    /// <summary>Starts one agent per host; every agent reads this machine's one clock, so their relative error is zero.</summary>
-    public void StartAgents(long linkSpeedBitsPerSecond)
+    /// <summary>
+    /// Starts one agent per host; every agent reads this machine's one clock, so their relative error is zero.
+    /// <paramref name="rackOf"/> names each host's rack (default <see cref="RackName"/> for all): one lab ToR can
+    /// stand for several racks of the coordinator.
+    /// </summary>
+    public void StartAgents(long linkSpeedBitsPerSecond, Func<RackHost, string>? rackOf = null)
     {
         foreach (var h in Rack.Hosts)
         {
@@ -225,7 +229,7 @@ public sealed class RackServices : IAsyncDisposable
                 "serve",
                 $"--Agent:Interfaces:0={h.Interface}",
                 $"--Agent:Host={HostName(h)}",
-                $"--Agent:Rack={RackName}",
+                $"--Agent:Rack={rackOf?.Invoke(h) ?? RackName}",
                 $"--Agent:LinkSpeedBitsPerSecond={linkSpeedBitsPerSecond.ToString(CultureInfo.InvariantCulture)}",
                 "--Agent:ClockErrorSource=SharedHostClock",
                 $"--Agent:Listen={Scheme}://{h.Address}:{AgentPort}",

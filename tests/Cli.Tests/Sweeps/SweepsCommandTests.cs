@@ -29,6 +29,20 @@ public sealed class SweepsCommandTests
         Assert.Single(r.Stderr.Trim().Split('\n'));
     }
 
+    [Theory]
+    [InlineData(new[] { "--from", "yesterday" }, "--from: 'yesterday' must be a UTC date or time")]
+    [InlineData(new[] { "--to", "2026-13-01" }, "--to: '2026-13-01' must be a UTC date or time")]
+    [InlineData(new[] { "--from", "2026-11-02", "--to", "2026-11-01" }, "--from 2026-11-02 00:00:00.000 must be before --to 2026-11-01 00:00:00.000")]
+    [InlineData(new[] { "--from", "2026-11-01", "--since", "7d" }, "--from and --since: give only one")]
+    public async Task Report_BadPeriod_ExitTwoOneLine(string[] period, string message)
+    {
+        CliResult r = await CliRun.RunAsync(["sweeps", "report", .. period, "--coordinator", "http://127.0.0.1:9"]);
+
+        Assert.Equal(ExitCodes.Usage, r.ExitCode);
+        Assert.Contains(message, r.Stderr);
+        Assert.Single(r.Stderr.Trim().Split('\n'));
+    }
+
     [Fact]
     public async Task Create_TwoRackSelectors_Refused()
     {

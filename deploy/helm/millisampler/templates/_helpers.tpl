@@ -94,8 +94,80 @@ prints 1073741824 as 1.073741824e+09; whole numbers are printed as integers.
 {{- if .Values.agent.coordinatorAddress -}}
 {{- .Values.agent.coordinatorAddress -}}
 {{- else if .Values.coordinator.enabled -}}
-{{- printf "http://%s.%s.svc.%s:%d" (include "millisampler.coordinator.fullname" .) .Release.Namespace .Values.clusterDomain (int .Values.coordinator.grpcPort) -}}
+{{- printf "%s://%s.%s.svc.%s:%d" (include "millisampler.scheme" .) (include "millisampler.coordinator.fullname" .) .Release.Namespace .Values.clusterDomain (int .Values.coordinator.grpcPort) -}}
 {{- end -}}
+{{- end -}}
+
+{{/* "true" when the services run with TLS (tls.mode certManager or secret), "" in insecure mode. */}}
+{{- define "millisampler.tls.on" -}}
+{{- if ne .Values.tls.mode "insecure" }}true{{ end -}}
+{{- end -}}
+
+{{/* URL scheme of the gRPC ports and of the coordinator's HTTP port. */}}
+{{- define "millisampler.scheme" -}}
+{{- if include "millisampler.tls.on" . }}https{{ else }}http{{ end -}}
+{{- end -}}
+
+{{/* Where the certificate files are mounted in both containers. */}}
+{{- define "millisampler.tls.dir" -}}/etc/millisampler/tls{{- end -}}
+
+{{/* The Security: settings of both services, into the dict .env: (dict "root" $ "env" $env). */}}
+{{- define "millisampler.tls.settings" -}}
+{{- $env := .env -}}
+{{- if include "millisampler.tls.on" .root -}}
+{{- $dir := include "millisampler.tls.dir" .root -}}
+{{- $_ := set $env "Security__CertificatePath" (printf "%s/tls.crt" $dir) -}}
+{{- $_ := set $env "Security__KeyPath" (printf "%s/tls.key" $dir) -}}
+{{- $_ := set $env "Security__CaPath" (printf "%s/ca.crt" $dir) -}}
+{{- $_ := set $env "Security__ReloadCheckInterval" .root.Values.tls.reloadCheckInterval -}}
+{{- else -}}
+{{- /* The one explicit plaintext switch: the services log it at Warning. */ -}}
+{{- $_ := set $env "Security__Insecure" "true" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of one rack's agent resources: (dict "root" $ "rack" $rack). */}}
+{{- define "millisampler.agent.rackName" -}}
+{{- printf "%s-agent-%s" (include "millisampler.fullname" .root) (include "millisampler.rackSlug" .rack.name) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The Secret holding one rack's agent certificate: (dict "root" $ "rack" $rack). */}}
+{{- define "millisampler.agent.tlsSecretName" -}}
+{{- $default := printf "%s-agent-%s-tls" (include "millisampler.fullname" .root) (include "millisampler.rackSlug" .rack.name) | trunc 63 | trimSuffix "-" -}}
+{{- if eq .root.Values.tls.mode "secret" -}}
+{{- .rack.tlsSecretName | default .root.Values.tls.agent.secretName | default $default -}}
+{{- else -}}
+{{- $default -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding the coordinator's certificate. */}}
+{{- define "millisampler.coordinator.tlsSecretName" -}}
+{{- $default := printf "%s-tls" (include "millisampler.coordinator.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- if eq .Values.tls.mode "secret" -}}
+{{- .Values.tls.coordinator.secretName | default $default -}}
+{{- else -}}
+{{- $default -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The node names of one rack, for its certificate's SAN DNS names: agent.racks[].nodes, else the nodes carrying the rack
+label in the cluster at install/upgrade (lookup; empty under `helm template`). (dict "root" $ "rack" $rack)
+*/}}
+{{- define "millisampler.agent.rackNodes" -}}
+{{- $names := list -}}
+{{- if .rack.nodes -}}
+{{- $names = .rack.nodes -}}
+{{- else if .root.Values.agent.rackLabel -}}
+{{- $nodes := lookup "v1" "Node" "" "" -}}
+{{- range $node := (get $nodes "items" | default list) -}}
+{{- if eq (toString (get (default (dict) $node.metadata.labels) $.root.Values.agent.rackLabel)) (toString $.rack.name) -}}
+{{- $names = append $names $node.metadata.name -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $names -}}
 {{- end -}}
 
 {{/*
@@ -107,13 +179,16 @@ Agent:AdvertisedAddress) come from the downward API in the DaemonSet instead.
 {{- $root := .root -}}
 {{- $rack := .rack -}}
 {{- $a := $root.Values.agent -}}
+{{- $env := dict -}}
+{{- /* With an explicit listen address the ports are set here; without, the DaemonSet sets them to the node IP. */ -}}
+{{- if $a.listenAddress -}}
 {{- $listenHost := $a.listenAddress -}}
 {{- if contains ":" $listenHost }}{{ $listenHost = printf "[%s]" $listenHost }}{{ end -}}
-{{- $env := dict -}}
-{{- $_ := set $env "Agent__Listen" (printf "http://%s:%d" $listenHost (int $a.port)) -}}
+{{- $_ := set $env "Agent__Listen" (printf "%s://%s:%d" (include "millisampler.scheme" $root) $listenHost (int $a.port)) -}}
+{{- $_ := set $env "Agent__MetricsListen" (printf "http://%s:%d" $listenHost (int $a.metricsPort)) -}}
+{{- end -}}
 {{- $_ := set $env "Agent__Rack" (toString $rack.name) -}}
-{{- /* Plaintext until the chart's TLS modes (tls.mode) land; the services refuse to start without one or the other. */ -}}
-{{- $_ := set $env "Security__Insecure" "true" -}}
+{{- include "millisampler.tls.settings" (dict "root" $root "env" $env) -}}
 {{- range $i, $if := (default $a.interfaces $rack.interfaces) }}
 {{- $_ := set $env (printf "Agent__Interfaces__%d" $i) $if -}}
 {{- end }}
@@ -147,9 +222,10 @@ Agent:AdvertisedAddress) come from the downward API in the DaemonSet instead.
 {{- define "millisampler.coordinator.settings" -}}
 {{- $c := .Values.coordinator -}}
 {{- $env := dict -}}
-{{- $_ := set $env "Coordinator__Endpoints__GrpcUrl" (printf "http://0.0.0.0:%d" (int $c.grpcPort)) -}}
-{{- $_ := set $env "Coordinator__Endpoints__HttpUrl" (printf "http://0.0.0.0:%d" (int $c.httpPort)) -}}
-{{- $_ := set $env "Security__Insecure" "true" -}}
+{{- /* Every address of the pod's own network namespace: its pod IP and loopback. */ -}}
+{{- $_ := set $env "Coordinator__Endpoints__GrpcUrl" (printf "%s://0.0.0.0:%d" (include "millisampler.scheme" .) (int $c.grpcPort)) -}}
+{{- $_ := set $env "Coordinator__Endpoints__HttpUrl" (printf "%s://0.0.0.0:%d" (include "millisampler.scheme" .) (int $c.httpPort)) -}}
+{{- include "millisampler.tls.settings" (dict "root" . "env" $env) -}}
 {{- $_ := set $env "Coordinator__Membership__CoordinatorId" (default (include "millisampler.coordinator.fullname" .) $c.id) -}}
 {{- $_ := set $env "Coordinator__Membership__HeartbeatInterval" $c.membership.heartbeatInterval -}}
 {{- $_ := set $env "Coordinator__Membership__StaleAfterMissedHeartbeats" (int64 $c.membership.staleAfterMissedHeartbeats) -}}
