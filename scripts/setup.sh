@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # chromium + chromium-driver: the web views are tested in headless Chromium (tests/Web.Tests, Selenium via the system chromedriver).
-packages=(clang llvm make libbpf-dev libbpf1 linux-libc-dev iproute2 ethtool nftables tcpdump iperf3 postgresql chromium chromium-driver)
+# prometheus: the observability test scrapes a lab rack with a real Prometheus (tests/Lab.Tests/Observability).
+packages=(clang llvm make libbpf-dev libbpf1 linux-libc-dev iproute2 ethtool nftables tcpdump iperf3 postgresql chromium chromium-driver prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,4 +34,5 @@ if [ "$(id -u)" != 0 ]; then
   echo "setup: run as root: loading eBPF programs and building network namespaces need it" >&2
   exit 1
 fi
+echo "setup: restoring NuGet packages (dotnet restore)"
 dotnet restore Millisampler.sln --verbosity quiet

@@ -23,8 +23,8 @@ public static partial class AgentBenchmark
     /// <summary>Runs the measurements and prints markdown.</summary>
     public static int Run(string[] args)
     {
-        int runs = Option(args, "--runs", 20);
-        int idleSeconds = Option(args, "--idle-seconds", 10);
+        int runs = BenchArgs.Int(args, "--runs", 20);
+        int idleSeconds = BenchArgs.Int(args, "--idle-seconds", 10);
         return RunAsync(runs, idleSeconds).GetAwaiter().GetResult();
     }
 
@@ -196,11 +196,6 @@ public static partial class AgentBenchmark
         return sorted[(int)Math.Min(sorted.Count - 1, Math.Floor(p * sorted.Count))];
     }
 
-    private static int Option(string[] args, string name, int fallback)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
 
     [GeneratedRegex(@"Run \S+ armed (\d+) us after ScheduleRun was received")]
     private static partial Regex ArmedLine();

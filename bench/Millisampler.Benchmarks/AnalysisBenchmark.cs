@@ -14,11 +14,11 @@ public static class AnalysisBenchmark
     /// <summary>Runs both measurements and prints median, p99 and allocated bytes per operation.</summary>
     public static int Run(string[] args)
     {
-        int iterations = Option(args, "--iterations", 200);
-        int warmup = Option(args, "--warmup", 20);
-        int hosts = Option(args, "--hosts", 92);
-        int bins = Option(args, "--bins", 2000);
-        int seed = Option(args, "--seed", 42);
+        int iterations = BenchArgs.Int(args, "--iterations", 200);
+        int warmup = BenchArgs.Int(args, "--warmup", 20);
+        int hosts = BenchArgs.Int(args, "--hosts", 92);
+        int bins = BenchArgs.Int(args, "--bins", 2000);
+        int seed = BenchArgs.Int(args, "--seed", 42);
         const long BinWidthNs = 1_000_000;
         const double LinkSpeed = 12.5e9;
 
@@ -81,7 +81,7 @@ public static class AnalysisBenchmark
             $"{name,-15} n={iterations,4}  median {median,8:F3} ms  p99 {p99,8:F3} ms  allocated {bytes / iterations,12:N0} B/op"));
     }
 
-    private static MetaHostFile[] BuildRack(Random rng, int hosts, int bins, long binWidthNs, double linkSpeed)
+    internal static MetaHostFile[] BuildRack(Random rng, int hosts, int bins, long binWidthNs, double linkSpeed)
     {
         double lineRateBytes = linkSpeed * binWidthNs / 1e9 / 8;
 
@@ -120,12 +120,5 @@ public static class AnalysisBenchmark
         }
 
         return files;
-    }
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out int v) && v > 0
-            ? v : fallback;
     }
 }

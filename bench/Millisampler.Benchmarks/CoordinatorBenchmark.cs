@@ -27,11 +27,11 @@ public static class CoordinatorBenchmark
 
     private static async Task<int> RunAsync(string[] args)
     {
-        int hosts = Option(args, "--hosts", 92);
-        int rounds = Option(args, "--rounds", 50);
-        int captures = Option(args, "--captures", 20);
-        uint bins = (uint)Option(args, "--bins", 100);
-        long binWidthNs = Option(args, "--bin-width-us", 1000) * 1000L;
+        int hosts = BenchArgs.Int(args, "--hosts", 92);
+        int rounds = BenchArgs.Int(args, "--rounds", 50);
+        int captures = BenchArgs.Int(args, "--captures", 20);
+        uint bins = (uint)BenchArgs.Int(args, "--bins", 100);
+        long binWidthNs = BenchArgs.Int(args, "--bin-width-us", 1000) * 1000L;
 
         string dir = Directory.CreateTempSubdirectory("ms-bench-coordinator-").FullName;
         await using CoordinatorBenchmarkAgents agents = await CoordinatorBenchmarkAgents.StartAsync(hosts);
@@ -118,7 +118,7 @@ public static class CoordinatorBenchmark
 
         Console.WriteLine("| measurement | result |");
         Console.WriteLine("|---|---|");
-        Console.WriteLine($"| ScheduleRun fan-out to {targets.Length} agents ({rounds} rounds) | p50 {P(ms, 50):F2} ms, p99 {P(ms, 99):F2} ms, max {ms.Max():F2} ms |");
+        Console.WriteLine($"| ScheduleRun fan-out to {targets.Length} agents ({rounds} rounds) | p50 {BenchArgs.Percentile(ms, 50):F2} ms, p99 {BenchArgs.Percentile(ms, 99):F2} ms, max {ms.Max():F2} ms |");
     }
 
     private static async Task MeasureCapturesAsync(IServiceProvider services, CoordinatorService.CoordinatorServiceClient client,
@@ -154,9 +154,9 @@ public static class CoordinatorBenchmark
             afterLastBin.Add((doneTai - (done.StartTaiNs + (done.Bins * done.BinWidthNs))) / 1e6);
         }
 
-        Console.WriteLine($"| StartCapture → analysed, beyond the run's {runMs:F0} ms ({captures} captures of {bins} × {binWidthNs / 1e6:0.###} ms) | p50 {P(beyondRun, 50):F1} ms, p99 {P(beyondRun, 99):F1} ms |");
-        Console.WriteLine($"| … of which lead time (request → start instant) | p50 {P(lead, 50):F1} ms, p99 {P(lead, 99):F1} ms |");
-        Console.WriteLine($"| … of which last bin → analysed result at the client (grace 20 ms, GetRun from every host, merge, analysis, SQLite) | p50 {P(afterLastBin, 50):F1} ms, p99 {P(afterLastBin, 99):F1} ms |");
+        Console.WriteLine($"| StartCapture → analysed, beyond the run's {runMs:F0} ms ({captures} captures of {bins} × {binWidthNs / 1e6:0.###} ms) | p50 {BenchArgs.Percentile(beyondRun, 50):F1} ms, p99 {BenchArgs.Percentile(beyondRun, 99):F1} ms |");
+        Console.WriteLine($"| … of which lead time (request → start instant) | p50 {BenchArgs.Percentile(lead, 50):F1} ms, p99 {BenchArgs.Percentile(lead, 99):F1} ms |");
+        Console.WriteLine($"| … of which last bin → analysed result at the client (grace 20 ms, GetRun from every host, merge, analysis, SQLite) | p50 {BenchArgs.Percentile(afterLastBin, 50):F1} ms, p99 {BenchArgs.Percentile(afterLastBin, 99):F1} ms |");
     }
 
     private static (double HeapMb, double WorkingSetMb) Memory()
@@ -168,16 +168,5 @@ public static class CoordinatorBenchmark
         return (GC.GetTotalMemory(forceFullCollection: true) / 1048576.0, self.WorkingSet64 / 1048576.0);
     }
 
-    private static double P(List<double> values, double percentile)
-    {
-        var sorted = values.Order().ToArray();
-        int index = (int)Math.Ceiling(percentile / 100 * sorted.Length) - 1;
-        return sorted[Math.Clamp(index, 0, sorted.Length - 1)];
-    }
 
-    private static int Option(string[] args, string name, int fallback)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
 }

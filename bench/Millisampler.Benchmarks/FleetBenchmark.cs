@@ -31,12 +31,12 @@ internal static class FleetBenchmark
 
     private static async Task<int> RunAsync(string[] args)
     {
-        int racks = Option(args, "--racks", 100);
-        int hostsPerRack = Option(args, "--hosts", 92);
-        int idleSeconds = Option(args, "--idle-s", 60);
-        int budget = Option(args, "--max-concurrent", 100);
-        int engineerEvery = Option(args, "--engineer-every-s", 5);
-        int timeoutMinutes = Option(args, "--timeout-min", 20);
+        int racks = BenchArgs.Int(args, "--racks", 100);
+        int hostsPerRack = BenchArgs.Int(args, "--hosts", 92);
+        int idleSeconds = BenchArgs.Int(args, "--idle-s", 60);
+        int budget = BenchArgs.Int(args, "--max-concurrent", 100);
+        int engineerEvery = BenchArgs.Int(args, "--engineer-every-s", 5);
+        int timeoutMinutes = BenchArgs.Int(args, "--timeout-min", 20);
         int agentsTotal = racks * hostsPerRack;
 
         string dir = Directory.CreateTempSubdirectory("ms-bench-fleet-").FullName;
@@ -141,7 +141,7 @@ internal static class FleetBenchmark
                 .Select(c => (c.CompletedAtUnixNs - (c.StartTaiNs - taiOffsetNs + (c.Bins * c.BinWidthNs))) / 1e6).ToList();
             int analysed = done.Count(c => c.State == CaptureState.Analysed);
             Console.WriteLine($"| sweep: {expected} captures ({racks} racks × 100 µs, 1 ms, 10 ms × 2,000 bins), fleet-synchronized, budget {budget} at once | {done.Count} ended ({analysed} analysed) in {sweepSeconds:F0} s: {done.Count / (sweepSeconds / 60):F0} captures/min |");
-            Console.WriteLine($"| … last bin → analysed result (collect {hostsPerRack} hosts, merge, analyse, store) | p50 {P(afterLastBin, 50):F0} ms, p99 {P(afterLastBin, 99):F0} ms, max {(afterLastBin.Count > 0 ? afterLastBin.Max() : 0):F0} ms |");
+            Console.WriteLine($"| … last bin → analysed result (collect {hostsPerRack} hosts, merge, analyse, store) | p50 {BenchArgs.Percentile(afterLastBin, 50):F0} ms, p99 {BenchArgs.Percentile(afterLastBin, 99):F0} ms, max {(afterLastBin.Count > 0 ? afterLastBin.Max() : 0):F0} ms |");
             Console.WriteLine($"| … hosts covered | {done.Sum(c => (long)c.HostsCovered)} of {done.Sum(c => (long)c.HostsRequested)} |");
             Console.WriteLine($"| … coordinator during the sweep | CPU {sweepCores:F2} cores (fake agents' process {agentCores:F2}); peak GC heap {peakHeapMb:F0} MB, working set {peakWorkingSetMb:F0} MB; heartbeat p99 {sweepBeats.P99:F1} ms, {sweepBeats.Failures} of {sweepBeats.Count} failed |");
             if (engineerEvery > 0)
@@ -182,9 +182,9 @@ internal static class FleetBenchmark
 
     private static async Task<int> RunAgentsAsync(string[] args)
     {
-        int port = Option(args, "--coordinator", 0);
-        int racks = Option(args, "--racks", 100);
-        int hostsPerRack = Option(args, "--hosts", 92);
+        int port = BenchArgs.Int(args, "--coordinator", 0);
+        int racks = BenchArgs.Int(args, "--racks", 100);
+        int hostsPerRack = BenchArgs.Int(args, "--hosts", 92);
         await using CoordinatorBenchmarkAgents agents = await CoordinatorBenchmarkAgents.StartAsync(racks, hostsPerRack);
         await using var heartbeats = new HeartbeatDriver();
         long t0 = Stopwatch.GetTimestamp();
@@ -389,7 +389,7 @@ internal static class FleetBenchmark
         public string Report()
         {
             List<double> l = [.. _latencies];
-            return string.Create(CultureInfo.InvariantCulture, $"{l.Count + Failures} {P(l, 50):F2} {P(l, 99):F2} {Failures}");
+            return string.Create(CultureInfo.InvariantCulture, $"{l.Count + Failures} {BenchArgs.Percentile(l, 50):F2} {BenchArgs.Percentile(l, 99):F2} {Failures}");
         }
 
         public async ValueTask DisposeAsync()
@@ -486,24 +486,8 @@ internal static class FleetBenchmark
 
         public string Summary() =>
             string.Create(CultureInfo.InvariantCulture,
-                $"{_started} started ({_queued} queued behind a sweep capture), {_beyondRunMs.Count} analysed: request → result beyond the 2 s run p50 {P([.. _beyondRunMs], 50) / 1000:F1} s, max {(_beyondRunMs.IsEmpty ? 0 : _beyondRunMs.Max()) / 1000:F1} s; {_refused} refused, {_failed} failed");
+                $"{_started} started ({_queued} queued behind a sweep capture), {_beyondRunMs.Count} analysed: request → result beyond the 2 s run p50 {BenchArgs.Percentile([.. _beyondRunMs], 50) / 1000:F1} s, max {(_beyondRunMs.IsEmpty ? 0 : _beyondRunMs.Max()) / 1000:F1} s; {_refused} refused, {_failed} failed");
     }
 
-    private static double P(List<double> values, double percentile)
-    {
-        if (values.Count == 0)
-        {
-            return 0;
-        }
 
-        var sorted = values.Order().ToArray();
-        int index = (int)Math.Ceiling(percentile / 100 * sorted.Length) - 1;
-        return sorted[Math.Clamp(index, 0, sorted.Length - 1)];
-    }
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
 }

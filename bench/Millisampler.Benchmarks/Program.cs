@@ -12,6 +12,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["throughput"] = ThroughputBenchmark.Run,
     ["fleet"] = FleetBenchmark.Run,
     ["fleet-agents"] = FleetBenchmark.RunAgents,
+    ["render"] = RenderBenchmark.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

@@ -23,10 +23,10 @@ public static class SweepTrendBenchmark
 
     private static async Task<int> RunAsync(string[] args)
     {
-        int racks = Option(args, "--racks", 100);
-        int days = Option(args, "--days", 30);
-        int perDay = Option(args, "--per-day", 24);
-        int repeat = Option(args, "--repeat", 10);
+        int racks = BenchArgs.Int(args, "--racks", 100);
+        int days = BenchArgs.Int(args, "--days", 30);
+        int perDay = BenchArgs.Int(args, "--per-day", 24);
+        int repeat = BenchArgs.Int(args, "--repeat", 10);
         int i = Array.IndexOf(args, "--postgres");
         string? postgres = i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 
@@ -99,7 +99,7 @@ public static class SweepTrendBenchmark
             }
         }
 
-        Console.WriteLine($"| {name} | {loadS:F1} s ({summaries.Count / loadS:N0}/s) | p50 {P(fleet, 50):F0} ms, p99 {P(fleet, 99):F0} ms ({trendRows:N0} trend rows) | p50 {P(rack, 50):F0} ms, p99 {P(rack, 99):F0} ms |");
+        Console.WriteLine($"| {name} | {loadS:F1} s ({summaries.Count / loadS:N0}/s) | p50 {BenchArgs.Percentile(fleet, 50):F0} ms, p99 {BenchArgs.Percentile(fleet, 99):F0} ms ({trendRows:N0} trend rows) | p50 {BenchArgs.Percentile(rack, 50):F0} ms, p99 {BenchArgs.Percentile(rack, 99):F0} ms |");
     }
 
     private static List<SweepSummary> Generate(int racks, int days, int perDay, DateTimeOffset now)
@@ -142,18 +142,7 @@ public static class SweepTrendBenchmark
         return list;
     }
 
-    private static double P(List<double> values, double percentile)
-    {
-        var sorted = values.Order().ToArray();
-        int index = (int)Math.Ceiling(percentile / 100 * sorted.Length) - 1;
-        return sorted[Math.Clamp(index, 0, sorted.Length - 1)];
-    }
 
-    private static int Option(string[] args, string name, int fallback)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
 
     private sealed class FixedTime(DateTimeOffset now) : TimeProvider
     {

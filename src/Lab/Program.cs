@@ -61,7 +61,7 @@ demo.SetAction(async (parseResult, ct) =>
         Console.Error.WriteLine("interrupted; everything the demo built has been removed.");
         return 130;
     }
-    catch (Exception e) when (e is InvalidOperationException or TimeoutException or ArgumentException or CommandFailedException)
+    catch (Exception e) when (e is InvalidOperationException or TimeoutException or ArgumentException or CommandFailedException or HttpRequestException or IOException)
     {
         Console.Error.WriteLine($"error: {e.Message}");
         return 1;

@@ -126,6 +126,38 @@ public sealed class TlsTests
         Assert.Equal("ms-millisampler-agent-r1-tls", Assert.Single(Volumes(objects.Single("DaemonSet", Agent)), v => v.Name == "tls").Secret);
     }
 
+    [Fact]
+    public void Secret_TheDocumentedKubectlCommand_MakesASecretTheAgentLoads()
+    {
+        // docs/deploy.md, "Rotation": kubectl create secret generic with the CA beside the pair, run offline here.
+        var objects = ChartTools.Render("--set", "tls.mode=helm", "--set", "agent.racks[0].name=r1", "--set", "agent.racks[0].nodes={node-1}");
+        var made = objects.Single("Secret", "ms-millisampler-agent-r1-tls").GetProperty("data").Map();
+        string dir = Directory.CreateTempSubdirectory("ms-chart-kubectl-").FullName;
+        try
+        {
+            foreach (string key in new[] { "tls.crt", "tls.key", "ca.crt" })
+            {
+                File.WriteAllBytes(Path.Combine(dir, key.Replace('.', '-')), Convert.FromBase64String(made[key]));
+            }
+
+            ToolResult kubectl = ChartTools.Run(Path.Combine(ChartTools.ToolsDir, "bin", "kubectl"),
+                ["create", "secret", "generic", "my-agents-tls", "--from-file=tls.crt=tls-crt", "--from-file=tls.key=tls-key",
+                 "--from-file=ca.crt=ca-crt", "--dry-run=client", "-o", "yaml"], stdin: null, workingDirectory: dir);
+            Assert.True(kubectl.ExitCode == 0, kubectl.ToString());
+            ToolResult valid = ChartTools.Validate(kubectl.StdOut, json: true);
+            Assert.True(valid.ExitCode == 0, valid.ToString());
+            using JsonDocument doc = JsonDocument.Parse(valid.StdOut);
+            JsonElement secret = Assert.Single(doc.RootElement.EnumerateArray());
+            Assert.Equal(["ca.crt", "tls.crt", "tls.key"], secret.GetProperty("data").Map().Keys.Order());
+            using CertificateSet set = Load(secret, dir, "from-kubectl");
+            Assert.True(CertificateIdentity.Names(set.Certificate, "node-1"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static CertificateSet Load(JsonElement secret, string dir, string prefix)
     {
         var data = secret.GetProperty("data").Map();

@@ -53,13 +53,22 @@ public sealed partial class NamespacedProcess : IAsyncDisposable
     public string LogPath { get; }
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Starts <c>dotnet DLL ARGS</c> in <paramref name="ns"/> (ip netns exec replaces itself, so the pid is dotnet's).</summary>
-    public static NamespacedProcess Start(string name, string ns, string dll, IEnumerable<string> args, string logDirectory)
+    /// <summary>
+    /// Starts <c>dotnet DLL ARGS</c> in <paramref name="ns"/> (ip netns exec replaces itself, so the pid is dotnet's),
+    /// with <paramref name="environment"/> added to this process's environment.
+    /// </summary>
+    public static NamespacedProcess Start(string name, string ns, string dll, IEnumerable<string> args, string logDirectory,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "netns", "exec", ns, "dotnet", dll }.Concat(args))
         {
             psi.ArgumentList.Add(a);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[key] = value;
         }
 
         string log = Path.Combine(logDirectory, name + ".log");
@@ -189,6 +198,9 @@ public sealed class RackServices : IAsyncDisposable
     public string CoordinatorMetricsUrl => $"http://{AddressPlan.RackGateway}:{CoordinatorMetricsPort}";
     public IReadOnlyList<NamespacedProcess> Agents => _agents;
 
+    /// <summary>Environment variables set for the coordinator and the agents started after they are added (OTEL_*, for example).</summary>
+    public Dictionary<string, string> Environment { get; } = [];
+
     /// <summary>Services for <paramref name="rack"/>; <paramref name="secure"/> false runs them with Security:Insecure=true.</summary>
     public static RackServices Create(Rack rack, ServiceBinaries binaries, string workDirectory, bool secure = true)
     {
@@ -209,7 +221,7 @@ public sealed class RackServices : IAsyncDisposable
             "--Coordinator:Membership:HeartbeatInterval=00:00:01",
             "--Coordinator:Membership:CoordinatorId=lab-coordinator",
             .. _pki is null ? ["--Security:Insecure=true"] : _pki.Coordinator(AddressPlan.RackGateway).AsSettings(),
-        ], WorkDirectory);
+        ], WorkDirectory, Environment);
     }
 
     public Task StopCoordinatorAsync() => _coordinator?.StopAsync(TimeSpan.FromSeconds(20)) ?? Task.CompletedTask;
@@ -239,7 +251,7 @@ public sealed class RackServices : IAsyncDisposable
                 "--Agent:Schedule:Enabled=false",
                 $"--Agent:RunStore:Directory={store}",
                 .. _pki is null ? ["--Security:Insecure=true"] : _pki.Agent(HostName(h), h.Address).AsSettings(),
-            ], WorkDirectory));
+            ], WorkDirectory, Environment));
         }
     }
 
