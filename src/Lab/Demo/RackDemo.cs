@@ -64,17 +64,11 @@ public static class RackDemo
             {
                 services.StartCoordinator();
                 services.StartAgents(TorRateBitsPerSecond);
-<<<<<<< HEAD
-                output.WriteLine($"started a coordinator ({services.CoordinatorUrl}) and {options.Hosts} agents, mutual TLS with a throw-away CA "
-                    + $"({services.Certificates!.Directory}; the CLI presents '{services.Engineer!.CertificatePath}', role {RackServices.EngineerRole}); waiting for them to register");
-                await services.WaitForRegistrationAsync(options.Hosts, TimeSpan.FromSeconds(90), cancellationToken).ConfigureAwait(false);
-                var (code, racks, _) = await services.CliAsync(["racks"], cancellationToken).ConfigureAwait(false);
-=======
-                progress.Step($"started a coordinator ({services.CoordinatorUrl}) and {options.Hosts} agents (real eBPF program); waiting for every agent to register");
+                progress.Step($"started a coordinator ({services.CoordinatorUrl}) and {options.Hosts} agents (real eBPF program), mutual TLS with a throw-away CA "
+                    + $"({services.Certificates!.Directory}; the CLI presents '{services.Engineer!.CertificatePath}', role {RackServices.EngineerRole}); waiting for every agent to register");
                 await services.WaitForRegistrationAsync(options.Hosts, TimeSpan.FromSeconds(120), cancellationToken).ConfigureAwait(false);
                 var (_, racks, _) = await services.CliAsync(["racks"], cancellationToken).ConfigureAwait(false);
                 progress.Step("every agent registered:");
->>>>>>> main
                 output.WriteLine(racks.TrimEnd());
 
                 var sinks = rack.Hosts.Select(h => TcpSink.Start(h.Namespace, new IPEndPoint(h.Address, SinkPort))).ToList();
