@@ -228,11 +228,20 @@ internal sealed partial class CaptureService : IHostedService, IDisposable
         }
     }
 
+    /// <summary>Longest capture id accepted, characters: ours are 36 (a UUID); longer input is refused before any lookup.</summary>
+    public const int MaxIdLength = 128;
+
     private static void RequireId(string captureId)
     {
         if (string.IsNullOrWhiteSpace(captureId))
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, "capture_id: required"));
+        }
+
+        if (captureId.Length > MaxIdLength)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"capture_id: {captureId.Length} characters; at most {MaxIdLength} (capture ids are UUIDs)"));
         }
     }
 

@@ -79,4 +79,34 @@ public sealed class CoordinatorUiTests(HeadlessChromium browser, SeededCoordinat
         Assert.Equal("NOT_FOUND", body.RootElement.GetProperty("code").GetString());
         Assert.Equal($"capture '{id}' not found", body.RootElement.GetProperty("message").GetString());
     }
+
+    [Theory]
+    [InlineData("%20", "capture_id: required")]
+    [InlineData("LONG", "capture_id: 200 characters; at most 128 (capture ids are UUIDs)")]
+    public async Task ViewApi_BadId_Answers400InvalidArgumentNamingTheField(string id, string message)
+    {
+        if (id == "LONG")
+        {
+            id = new string('x', 200);
+        }
+
+        using HttpResponseMessage r = await coordinator.Http.GetAsync($"/api/captures/{id}/view");
+
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        using JsonDocument body = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+        Assert.Equal("INVALID_ARGUMENT", body.RootElement.GetProperty("code").GetString());
+        Assert.Equal(message, body.RootElement.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public void Ui_OverlongCaptureId_ShowsTheApisReasonNotACrash()
+    {
+        string id = new('x', 200);
+        browser.ConsoleMessages();
+        browser.Driver.Navigate().GoToUrl(CaptureUrl(coordinator, id));
+        browser.WaitUntil(() => browser.Driver.FindElements(By.Id("ms-error-title")).Count > 0, "the error page");
+        Assert.Equal("Capture cannot be shown (HTTP 400 INVALID_ARGUMENT)", browser.Driver.FindElement(By.Id("ms-error-title")).Text);
+        Assert.Contains("capture_id: 200 characters; at most 128", browser.Driver.FindElement(By.CssSelector(".error")).Text);
+        _page.AssertNoConsoleErrors("400 (Bad Request)");
+    }
 }
