@@ -14,6 +14,7 @@ public static partial class CoordinatorApp
     {
         ["--grpc-url"] = "Coordinator:Endpoints:GrpcUrl",
         ["--http-url"] = "Coordinator:Endpoints:HttpUrl",
+        ["--metrics-url"] = "Coordinator:Endpoints:MetricsUrl",
         ["--db"] = "Coordinator:Storage:DatabasePath",
         ["--id"] = "Coordinator:Membership:CoordinatorId",
     };
@@ -37,6 +38,7 @@ public static partial class CoordinatorApp
 
         WebApplication app = builder.Build();
         SecurityServiceCollectionExtensions.WarnIfInsecure(app.Services, "millisampler-coordinator");
+        Api.KestrelEndpoints.UseMetricsPortLimits(app);
         app.MapDefaultEndpoints();
         app.MapCoordinator();
         return app;

@@ -16,8 +16,9 @@ namespace Millisampler.Cli.Connection;
 /// </summary>
 internal sealed class CoordinatorConnection : IDisposable
 {
-    // A dead address should fail in seconds, not after the OS's TCP timeout of minutes.
-    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
+    // A dead address should fail in seconds, not after the OS's TCP timeout of minutes; the TLS handshake counts too,
+    // and a loaded machine can take seconds for it.
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
 
     // Long waits (a queued capture) cross idle NAT and load-balancer timeouts; pings keep the stream alive and
     // notice a coordinator that vanished.
@@ -98,6 +99,11 @@ internal sealed class CoordinatorConnection : IDisposable
         {
             throw Translate(e);
         }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Not the caller's Ctrl-C: the connect timeout fired (ThrowOperationCanceledOnCancellation surfaces it so).
+            throw Unreachable();
+        }
     }
 
     /// <summary>Opens a channel (lazily: nothing is sent before the first call); it owns <paramref name="credentials"/>.</summary>
@@ -114,6 +120,11 @@ internal sealed class CoordinatorConnection : IDisposable
         catch (RpcException e)
         {
             throw Translate(e);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Not the caller's Ctrl-C: the connect timeout fired (ThrowOperationCanceledOnCancellation surfaces it so).
+            throw Unreachable();
         }
     }
 
@@ -141,7 +152,15 @@ internal sealed class CoordinatorConnection : IDisposable
         {
             throw Translate(e);
         }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Not the caller's Ctrl-C: the connect timeout fired (ThrowOperationCanceledOnCancellation surfaces it so).
+            throw Unreachable();
+        }
     }
+
+    private CliException Unreachable() =>
+        new($"cannot reach the coordinator at {Address.OriginalString}: no connection within {ConnectTimeout.TotalSeconds:0} s");
 
     /// <summary>The one-line failure for a gRPC error.</summary>
     public CliException Translate(RpcException e)

@@ -20,6 +20,13 @@ public sealed class EndpointOptions
     /// <summary>JSON over HTTP/1.1 (curl, browsers), plus /healthz; https:// unless insecure. Port 0 = any free port. Default <c>https://127.0.0.1:7401</c>.</summary>
     public string HttpUrl { get; set; } = "";
 
+    /// <summary>
+    /// Optional plain HTTP/1.1 address (http:// only) serving nothing but /metrics, /healthz and /readyz, for Prometheus
+    /// and probes that hold no certificate (as the agent's <c>Agent:MetricsListen</c>). Empty (default): none; they are
+    /// then served on <see cref="HttpUrl"/> with the rest.
+    /// </summary>
+    public string MetricsUrl { get; set; } = "";
+
     /// <summary><see cref="GrpcUrl"/>, or its default for the mode.</summary>
     public string EffectiveGrpcUrl(bool insecure) => GrpcUrl is { Length: > 0 } u ? u : (insecure ? "http" : "https") + "://127.0.0.1:7400";
 
@@ -38,6 +45,18 @@ internal sealed class EndpointOptionsValidator : IValidateOptions<EndpointOption
         if (grpc is not null && http is not null && grpc.Port == http.Port && grpc.Port != 0)
         {
             errors.Add($"{nameof(EndpointOptions.GrpcUrl)} and {nameof(EndpointOptions.HttpUrl)} use the same port {grpc.Port}: gRPC is served on HTTP/2 only and JSON on HTTP/1.1, each on its own port.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(o.MetricsUrl) && Check(nameof(EndpointOptions.MetricsUrl), o.MetricsUrl, errors) is { } metrics)
+        {
+            if (metrics.Scheme != "http")
+            {
+                errors.Add($"{nameof(EndpointOptions.MetricsUrl)}: '{o.MetricsUrl}' must use http://: it is the plain port for Prometheus and probes.");
+            }
+            else if (metrics.Port != 0 && (metrics.Port == grpc?.Port || metrics.Port == http?.Port))
+            {
+                errors.Add($"{nameof(EndpointOptions.MetricsUrl)}: port {metrics.Port} is already {nameof(EndpointOptions.GrpcUrl)}'s or {nameof(EndpointOptions.HttpUrl)}'s; it needs its own.");
+            }
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -13,18 +14,43 @@ namespace Millisampler.Coordinator.Api;
 /// After start, <see cref="GrpcEndPoint"/> and <see cref="HttpEndPoint"/> hold the bound addresses (port 0 resolved).
 /// In secure mode both are TLS; a client certificate is asked for (agents and engineers with certificates present one)
 /// but not required, so an engineer may bring a bearer token instead; a presented certificate must chain to the CA.
+/// An optional third endpoint (<see cref="EndpointOptions.MetricsUrl"/>) is plain HTTP/1.1 and serves only /metrics,
+/// /healthz and /readyz (<see cref="UseMetricsPortLimits"/>).
 /// </summary>
 internal sealed class KestrelEndpoints(IOptions<EndpointOptions> options, IOptions<SecurityOptions> security, IServiceProvider services)
     : IConfigureOptions<KestrelServerOptions>
 {
     private ListenOptions? _grpc;
     private ListenOptions? _http;
+    private ListenOptions? _metrics;
 
     /// <summary>Bound gRPC endpoint; null before the server starts.</summary>
     public IPEndPoint? GrpcEndPoint => _grpc?.IPEndPoint;
 
     /// <summary>Bound JSON endpoint; null before the server starts.</summary>
     public IPEndPoint? HttpEndPoint => _http?.IPEndPoint;
+
+    /// <summary>Bound plain metrics endpoint; null before the server starts or when none is configured.</summary>
+    public IPEndPoint? MetricsEndPoint => _metrics?.IPEndPoint;
+
+    /// <summary>Answers 404 on the metrics port for anything but /metrics, /healthz and /readyz: the API never goes cleartext.</summary>
+    public static void UseMetricsPortLimits(WebApplication app)
+    {
+        KestrelEndpoints endpoints = app.Services.GetRequiredService<KestrelEndpoints>();
+        app.Use((context, next) =>
+        {
+            if (endpoints.MetricsEndPoint is { } metrics && context.Connection.LocalPort == metrics.Port
+                && !(context.Request.Path.StartsWithSegments(ServiceDefaultsExtensions.MetricsPath)
+                    || context.Request.Path.StartsWithSegments(ServiceDefaultsExtensions.HealthPath)
+                    || context.Request.Path.StartsWithSegments(ServiceDefaultsExtensions.ReadyPath)))
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            }
+
+            return next(context);
+        });
+    }
 
     public void Configure(KestrelServerOptions kestrel)
     {
@@ -43,6 +69,10 @@ internal sealed class KestrelEndpoints(IOptions<EndpointOptions> options, IOptio
         TlsCertificates? certificates = insecure ? null : services.GetRequiredService<TlsCertificates>();
         _grpc = Listen(kestrel, o.EffectiveGrpcUrl(insecure), HttpProtocols.Http2, certificates);
         _http = Listen(kestrel, o.EffectiveHttpUrl(insecure), HttpProtocols.Http1, certificates);
+        if (!string.IsNullOrWhiteSpace(o.MetricsUrl))
+        {
+            _metrics = Listen(kestrel, o.MetricsUrl, HttpProtocols.Http1, certificates: null);
+        }
     }
 
     private static ListenOptions Listen(KestrelServerOptions kestrel, string url, HttpProtocols protocols, TlsCertificates? certificates)

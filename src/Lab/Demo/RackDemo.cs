@@ -64,7 +64,8 @@ public static class RackDemo
             {
                 services.StartCoordinator();
                 services.StartAgents(TorRateBitsPerSecond);
-                progress.Step($"started a coordinator ({services.CoordinatorUrl}) and {options.Hosts} agents (real eBPF program); waiting for every agent to register");
+                progress.Step($"started a coordinator ({services.CoordinatorUrl}) and {options.Hosts} agents (real eBPF program), mutual TLS with a throw-away CA "
+                    + $"({services.Certificates!.Directory}; the CLI presents '{services.Engineer!.CertificatePath}', role {RackServices.EngineerRole}); waiting for every agent to register");
                 await services.WaitForRegistrationAsync(options.Hosts, TimeSpan.FromSeconds(120), cancellationToken).ConfigureAwait(false);
                 var (_, racks, _) = await services.CliAsync(["racks"], cancellationToken).ConfigureAwait(false);
                 progress.Step("every agent registered:");

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Millisampler.Lab.Certificates;
 
 namespace Millisampler.Lab;
 
@@ -133,14 +134,22 @@ public sealed partial class NamespacedProcess : IAsyncDisposable
 /// <summary>
 /// A coordinator in the rack's router namespace and an agent on every host, all real processes,
 /// plus the CLI run the way an engineer would (inside the router namespace, where the
-/// coordinator listens). Disposing stops every process (SIGTERM: agents store their runs and
-/// detach) before the namespaces go.
+/// coordinator listens). Secure by default: a throw-away CA (<see cref="LabCertificates"/>) issues the
+/// coordinator's, each agent's and the engineer's certificates, and every gRPC and JSON connection is
+/// mutual TLS; /metrics and health stay plain HTTP on ports of their own. Disposing stops every process
+/// (SIGTERM: agents store their runs and detach) before the namespaces go.
 /// </summary>
 public sealed class RackServices : IAsyncDisposable
 {
     public const string RackName = "rack-1";
     private const int CoordinatorPort = 7400;
     private const int CoordinatorHttpPort = 7401;
+
+    /// <summary>Port of the coordinator's plain /metrics, /healthz and /readyz (HTTP/1.1), on the rack gateway.</summary>
+    public const int CoordinatorMetricsPort = 7402;
+
+    /// <summary>The role of the engineer's certificate the CLI presents: admin, so the lab can capture and run sweeps.</summary>
+    public const string EngineerRole = "admin";
     private const int AgentPort = 7300;
 
     /// <summary>Port of each agent's /metrics, /healthz and /readyz (HTTP/1.1), on the host's address.</summary>
@@ -148,12 +157,31 @@ public sealed class RackServices : IAsyncDisposable
     private readonly List<NamespacedProcess> _agents = [];
     private NamespacedProcess? _coordinator;
 
-    private RackServices(Rack rack, ServiceBinaries binaries, string workDirectory)
+    private readonly LabCertificates? _pki;
+    private readonly CertificateFiles? _engineer;
+
+    private RackServices(Rack rack, ServiceBinaries binaries, string workDirectory, bool secure)
     {
         Rack = rack;
         Binaries = binaries;
         WorkDirectory = workDirectory;
+        if (secure)
+        {
+            _pki = LabCertificates.Create(Path.Combine(workDirectory, "pki"));
+            _engineer = _pki.Engineer("lab-engineer", EngineerRole);
+        }
     }
+
+    /// <summary>True when the services run with certificates (the default); false with Security:Insecure=true.</summary>
+    public bool Secure => _pki is not null;
+
+    /// <summary>The lab's CA and certificates; null in insecure mode.</summary>
+    public LabCertificates? Certificates => _pki;
+
+    /// <summary>The engineer certificate the CLI presents (CN lab-engineer, role <see cref="EngineerRole"/>); null in insecure mode.</summary>
+    public CertificateFiles? Engineer => _engineer;
+
+    private string Scheme => Secure ? "https" : "http";
 
     public Rack Rack { get; }
     public ServiceBinaries Binaries { get; }
@@ -161,19 +189,23 @@ public sealed class RackServices : IAsyncDisposable
     /// <summary>Logs, the coordinator's database and the agents' stores.</summary>
     public string WorkDirectory { get; }
 
-    public string CoordinatorUrl => $"http://{AddressPlan.RackGateway}:{CoordinatorPort}";
+    public string CoordinatorUrl => $"{Scheme}://{AddressPlan.RackGateway}:{CoordinatorPort}";
 
-    /// <summary>The coordinator's JSON API, /metrics, /healthz and /readyz (HTTP/1.1), reachable from the router namespace.</summary>
-    public string CoordinatorHttpUrl => $"http://{AddressPlan.RackGateway}:{CoordinatorHttpPort}";
+    /// <summary>The coordinator's JSON API and /ui/ (HTTP/1.1; TLS when <see cref="Secure"/>), reachable from the router namespace.</summary>
+    public string CoordinatorHttpUrl => $"{Scheme}://{AddressPlan.RackGateway}:{CoordinatorHttpPort}";
+
+    /// <summary>The coordinator's /metrics, /healthz and /readyz over plain HTTP/1.1 (also when <see cref="Secure"/>), reachable from the router namespace.</summary>
+    public string CoordinatorMetricsUrl => $"http://{AddressPlan.RackGateway}:{CoordinatorMetricsPort}";
     public IReadOnlyList<NamespacedProcess> Agents => _agents;
 
     /// <summary>Environment variables set for the coordinator and the agents started after they are added (OTEL_*, for example).</summary>
     public Dictionary<string, string> Environment { get; } = [];
 
-    public static RackServices Create(Rack rack, ServiceBinaries binaries, string workDirectory)
+    /// <summary>Services for <paramref name="rack"/>; <paramref name="secure"/> false runs them with Security:Insecure=true.</summary>
+    public static RackServices Create(Rack rack, ServiceBinaries binaries, string workDirectory, bool secure = true)
     {
         Directory.CreateDirectory(workDirectory);
-        return new RackServices(rack, binaries, workDirectory);
+        return new RackServices(rack, binaries, workDirectory, secure);
     }
 
     public static string HostName(RackHost h) => $"host-{h.Index}";
@@ -183,11 +215,12 @@ public sealed class RackServices : IAsyncDisposable
         _coordinator = NamespacedProcess.Start("coordinator", Rack.RouterNamespace, Binaries.Coordinator,
         [
             $"--Coordinator:Endpoints:GrpcUrl={CoordinatorUrl}",
-            $"--Coordinator:Endpoints:HttpUrl=http://{AddressPlan.RackGateway}:{CoordinatorHttpPort}",
+            $"--Coordinator:Endpoints:HttpUrl={CoordinatorHttpUrl}",
+            $"--Coordinator:Endpoints:MetricsUrl={CoordinatorMetricsUrl}",
             $"--Coordinator:Storage:DatabasePath={Path.Combine(WorkDirectory, "coordinator.db")}",
             "--Coordinator:Membership:HeartbeatInterval=00:00:01",
             "--Coordinator:Membership:CoordinatorId=lab-coordinator",
-            "--Security:Insecure=true",
+            .. _pki is null ? ["--Security:Insecure=true"] : _pki.Coordinator(AddressPlan.RackGateway).AsSettings(),
         ], WorkDirectory, Environment);
     }
 
@@ -211,13 +244,13 @@ public sealed class RackServices : IAsyncDisposable
                 $"--Agent:Rack={rackOf?.Invoke(h) ?? RackName}",
                 $"--Agent:LinkSpeedBitsPerSecond={linkSpeedBitsPerSecond.ToString(CultureInfo.InvariantCulture)}",
                 "--Agent:ClockErrorSource=SharedHostClock",
-                $"--Agent:Listen=http://{h.Address}:{AgentPort}",
+                $"--Agent:Listen={Scheme}://{h.Address}:{AgentPort}",
                 $"--Agent:MetricsListen=http://{h.Address}:{AgentMetricsPort}",
                 $"--Agent:AdvertisedAddress={h.Address}:{AgentPort}",
                 $"--Agent:CoordinatorAddress={CoordinatorUrl}",
                 "--Agent:Schedule:Enabled=false",
                 $"--Agent:RunStore:Directory={store}",
-                "--Security:Insecure=true",
+                .. _pki is null ? ["--Security:Insecure=true"] : _pki.Agent(HostName(h), h.Address).AsSettings(),
             ], WorkDirectory, Environment));
         }
     }
@@ -225,10 +258,22 @@ public sealed class RackServices : IAsyncDisposable
     /// <summary>Stops one agent (SIGTERM), as if its host went away.</summary>
     public Task StopAgentAsync(int index) => _agents[index].StopAsync(TimeSpan.FromSeconds(20));
 
-    /// <summary>Runs the CLI in the router namespace against the coordinator.</summary>
-    public async Task<(int ExitCode, string Stdout, string Stderr)> CliAsync(IEnumerable<string> args, CancellationToken cancellationToken)
+    /// <summary>The CLI's options reaching the coordinator: its address and, when <see cref="Secure"/>, the engineer's certificate and the CA.</summary>
+    public IReadOnlyList<string> CliConnectionArgs() => _engineer is null
+        ? ["--coordinator", CoordinatorUrl]
+        : ["--coordinator", CoordinatorUrl, "--cert", _engineer.CertificatePath, "--key", _engineer.KeyPath, "--ca", _engineer.CaPath];
+
+    /// <summary>
+    /// Runs the CLI in the router namespace against the coordinator, as the lab engineer; with <paramref name="asEngineer"/>
+    /// false it presents no certificate (but still trusts the lab's CA), as a stranger would.
+    /// </summary>
+    public async Task<(int ExitCode, string Stdout, string Stderr)> CliAsync(IEnumerable<string> args, CancellationToken cancellationToken,
+        bool asEngineer = true)
     {
-        var all = args.Concat(["--coordinator", CoordinatorUrl]).ToList();
+        IEnumerable<string> connection = asEngineer || _engineer is null
+            ? CliConnectionArgs()
+            : ["--coordinator", CoordinatorUrl, "--ca", _engineer.CaPath];
+        var all = args.Concat(connection).ToList();
         var result = await Shell.TryRunAsync("ip", ["netns", "exec", Rack.RouterNamespace, "dotnet", Binaries.Cli, .. all], timeout: TimeSpan.FromMinutes(2), cancellationToken: cancellationToken).ConfigureAwait(false);
         return (result.ExitCode, result.StdOut, result.StdErr);
     }
@@ -301,5 +346,7 @@ public sealed class RackServices : IAsyncDisposable
         {
             await _coordinator.DisposeAsync().ConfigureAwait(false);
         }
+
+        _pki?.Dispose();
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using Grpc.Health.V1;
+using Microsoft.Extensions.DependencyInjection;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Tests.Captures;
 using Millisampler.Coordinator.Tests.Infrastructure;
@@ -39,6 +40,29 @@ public sealed partial class CoordinatorHealthAndMetricsTests
         Assert.True(Value(text, "millisampler_coordinator_captures_ended_total", "origin=\"[a-z_]+\",[^}]*outcome=\"analysed\"") >= 1);
         Assert.Contains("millisampler_coordinator_collect_duration_seconds_bucket", text);
         Assert.DoesNotContain(done.CaptureId, text);
+    }
+
+    [Fact]
+    public async Task MetricsUrl_PlainHttp_ServesMetricsAndHealthOnly_WhileTheApiStaysTls()
+    {
+        await using TestCoordinator c = await TestCoordinator.StartAsync(null, "--metrics-url", "http://127.0.0.1:0");
+        int port = c.App.Services.GetRequiredService<Millisampler.Coordinator.Api.KestrelEndpoints>().MetricsEndPoint!.Port;
+        using var plain = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+
+        HttpResponseMessage metrics = await plain.GetAsync("/metrics");
+        HttpResponseMessage live = await plain.GetAsync("/healthz");
+        HttpResponseMessage ready = await plain.GetAsync("/readyz");
+        HttpResponseMessage api = await plain.GetAsync("/api/racks");
+        HttpResponseMessage ui = await plain.GetAsync("/ui/");
+        HttpResponseMessage apiOverTls = await c.Http.GetAsync("/api/racks");
+
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        Assert.Contains("# TYPE ", await metrics.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, api.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, ui.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, apiOverTls.StatusCode);
     }
 
     // The database's directory and every file in it made immutable: writes fail, the process lives. This crashed the

@@ -50,6 +50,12 @@ public sealed class RackEndToEndTests(ITestOutputHelper output)
                     UdpBurst.RunAsync(senders, Target(rack, 2), incastAt),
                     UdpBurst.RunAsync([new BurstSender(rack.Senders[0].Namespace, 12_000_000)], Target(rack, 3), loneAt));
                 using var capture = await WaitAnalysedAsync(services, id);
+                // The lab runs secure: the capture names the engineer's certificate, and the CLI without one is refused.
+                Assert.Equal("lab-engineer", capture.RootElement.GetProperty("requestedBy").GetString());
+                var (refusedCode, _, refused) = await services.CliAsync(["racks"], CancellationToken.None, asEngineer: false);
+                Assert.Equal(1, refusedCode);
+                Assert.StartsWith("error: UNAUTHENTICATED:", refused, StringComparison.Ordinal);
+
                 var events = capture.RootElement.GetProperty("analysis").GetProperty("events").EnumerateArray().ToList();
                 foreach (var e in events)
                 {

@@ -24,7 +24,7 @@ public sealed class RackObservabilityTests(ITestOutputHelper output)
     {
         await using var lab = await LabRack.StartAsync(output, _ => { });
         var services = lab.Services;
-        var coordinator = new Uri(services.CoordinatorHttpUrl);
+        var coordinator = new Uri(services.CoordinatorMetricsUrl);
         await using var prometheus = await PrometheusServer.StartAsync(lab.Rack.RouterNamespace,
         [
             new("millisampler-coordinator", [$"{coordinator.Host}:{coordinator.Port}"]),
