@@ -7,8 +7,10 @@ namespace Millisampler.Agent.Tests.Service;
 
 /// <summary>
 /// The agent's operational surface on a real host (Kestrel on loopback, fake engine and clock): /healthz, /readyz and
-/// /metrics on the HTTP/1.1 metrics port, grpc.health.v1 and reflection on the gRPC port.
+/// /metrics on the HTTP/1.1 metrics port, grpc.health.v1 and reflection on the gRPC port. Alone in their collection:
+/// the agent's meter is static, so another test's agent running at the same time would add its own store to the gauges.
 /// </summary>
+[Collection(AgentMetricsCollection.Name)]
 public sealed class AgentHealthAndMetricsTests
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
@@ -84,6 +86,8 @@ public sealed class AgentHealthAndMetricsTests
     public async Task Metrics_Scraped_ShowHooksClockStoreAndKernelCounters()
     {
         await using var agent = await AgentTestHost.StartAsync();
+        // The store reports once it has opened (a hosted service that may finish after the host started).
+        await AgentGrpcServiceTests.WaitUntilAsync(() => agent.Logs.Entries.Any(e => e.Message.StartsWith("Run store opened", StringComparison.Ordinal)));
 
         string text = await Http.GetStringAsync(agent.MetricsAddress + "/metrics");
 
@@ -136,4 +140,11 @@ public sealed class AgentHealthAndMetricsTests
         p.WaitForExit();
         Assert.Equal(0, p.ExitCode);
     }
+}
+
+/// <summary>Runs its tests with no other test of this assembly at the same time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AgentMetricsCollection
+{
+    public const string Name = "agent-metrics";
 }
