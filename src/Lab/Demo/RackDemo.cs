@@ -290,7 +290,7 @@ public static class RackDemo
         string agentMetrics = Path.Combine(options.OutputDirectory, $"metrics-agent-{RackServices.HostName(first)}.txt");
         using (var http = NamespaceHttp.Create(services.Rack.RouterNamespace, TimeSpan.FromSeconds(10)))
         {
-            string text = await http.GetStringAsync(new Uri(services.CoordinatorHttpUrl + "/metrics"), cancellationToken).ConfigureAwait(false);
+            string text = await http.GetStringAsync(new Uri(services.CoordinatorMetricsUrl + "/metrics"), cancellationToken).ConfigureAwait(false);
             await File.WriteAllTextAsync(coordinatorMetrics, text, cancellationToken).ConfigureAwait(false);
             var rackLines = text.Split('\n').Where(l => l.StartsWith("millisampler_coordinator_rack_", StringComparison.Ordinal)
                 || l.StartsWith("millisampler_coordinator_hosts{", StringComparison.Ordinal)).ToList();
@@ -311,7 +311,7 @@ public static class RackDemo
         output.WriteLine();
         output.WriteLine("where to look:");
         output.WriteLine($"  the report:  {look.Report}  (one HTML file: heatmap, contention, events; open it in a browser)");
-        output.WriteLine($"  metrics:     {services.CoordinatorHttpUrl}/metrics (coordinator) and {look.AgentMetricsUrl} (an agent),");
+        output.WriteLine($"  metrics:     {services.CoordinatorMetricsUrl}/metrics (coordinator) and {look.AgentMetricsUrl} (an agent),");
         output.WriteLine($"               served inside the rack's namespaces only while a demo runs (ip netns exec {services.Rack.RouterNamespace} curl ...);");
         output.WriteLine($"               this run's last scrapes are kept in {look.CoordinatorMetrics} and {look.AgentMetrics}");
         output.WriteLine("  what they mean: docs/observability.md (metrics, health, example alerts), docs/analysis.md (bursts, contention, events)");
