@@ -84,6 +84,56 @@ internal static class CommonOptions
             : null,
     };
 
+    /// <summary>
+    /// An instant in unix ns: RFC 3339 (2026-12-02T16:45:00Z, 2026-12-02T17:45:00+01:00; UTC when no offset is given),
+    /// or now, now-5s, now+1s against this machine's clock.
+    /// </summary>
+    public static Option<long?> RelativeInstant(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "time",
+        CustomParser = r => Single(r) is { } text
+            ? TryParseRelativeInstant(text, DateTimeOffset.UtcNow, out long ns)
+                ? ns
+                : Fail<long?>(r, $"{name}: '{text}' must be an RFC 3339 time like 2026-12-02T16:45:00Z, or now, now-5s, now+1s", null)
+            : null,
+    };
+
+    /// <summary>Parses RFC 3339 or now[±duration] into unix ns, relative to <paramref name="now"/>.</summary>
+    public static bool TryParseRelativeInstant(string text, DateTimeOffset now, out long unixNs)
+    {
+        unixNs = 0;
+        string t = text.Trim();
+        if (t.StartsWith("now", StringComparison.OrdinalIgnoreCase))
+        {
+            long nowNs = Millisampler.Common.Time.TimeNs.FromUnix(now);
+            string rest = t[3..].Trim();
+            if (rest.Length == 0)
+            {
+                unixNs = nowNs;
+                return true;
+            }
+
+            if ((rest[0] == '-' || rest[0] == '+') && DurationText.TryParseNs(rest[1..], out long d))
+            {
+                unixNs = rest[0] == '-' ? nowNs - d : nowNs + d;
+                return unixNs > 0;
+            }
+
+            return false;
+        }
+
+        if (t.Length >= 19 && t[10] is 'T' or 't' or ' '
+            && DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset at)
+            && at > DateTimeOffset.UnixEpoch)
+        {
+            unixNs = Millisampler.Common.Time.TimeNs.FromUnix(at);
+            return true;
+        }
+
+        return false;
+    }
+
     /// <summary>A link-rate option in bits/s.</summary>
     public static Option<double?> Rate(string name, string description) => new(name)
     {

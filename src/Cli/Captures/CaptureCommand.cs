@@ -26,24 +26,32 @@ internal static class CaptureCommand
         Option<bool> wait = new("--wait") { Description = "Follow the capture and print its summary" };
         Option<bool> queue = new("--queue") { Description = "When the rack is busy, queue behind the running capture instead of failing" };
         Option<OutputFormat?> output = CommonOptions.Output();
+        Option<long?> lookback = CommonOptions.Duration("--lookback", "Capture the window of this length ending now, read from the agents' look-back rings", "2s, 500ms");
+        Option<long?> around = CommonOptions.RelativeInstant("--around", "Capture a window around this instant from the look-back rings (with --before/--after)");
+        Option<long?> before = CommonOptions.Duration("--before", "With --around: the window starts this long before the instant [default: 1s]", "1s, 500ms");
+        Option<long?> after = CommonOptions.Duration("--after", "With --around: the window ends this long after the instant [default: 1s]", "1s, 500ms");
 
         var command = new Command("capture", "Capture a whole rack at one instant, then analyse bursts, contention and synchronized events")
         {
-            coordinator, rack, interval, samples, hosts, lead, threshold, minHosts, wait, queue, output,
+            coordinator, rack, interval, samples, hosts, lead, threshold, minHosts, wait, queue, output, lookback, around, before, after,
         };
         command.SetAction(async (r, ct) =>
         {
+            bool window = r.GetValue(lookback) is not null || r.GetValue(around) is not null;
             var request = new StartCaptureRequest
             {
                 Rack = r.GetValue(rack)!,
-                BinWidthNs = r.GetValue(interval) ?? 1_000_000,
-                Bins = (uint)(r.GetValue(samples) ?? 2000),
+                // A window's bins follow from its length; its width defaults to the finest ring the hosts keep.
+                BinWidthNs = r.GetValue(interval) ?? (window ? 0 : 1_000_000),
+                Bins = window ? 0 : (uint)(r.GetValue(samples) ?? 2000),
                 LeadTimeNs = r.GetValue(lead) ?? 0,
                 BurstThreshold = r.GetValue(threshold) ?? 0,
                 EventMinHosts = (uint)(r.GetValue(minHosts) ?? 0),
                 WaitIfBusy = r.GetValue(queue),
             };
             request.Hosts.AddRange(r.GetValue(hosts) ?? []);
+            ApplyWindow(request, r.GetValue(lookback), r.GetValue(around), r.GetValue(before), r.GetValue(after),
+                r.GetValue(samples) is not null, r.GetValue(lead) is not null);
             if (string.IsNullOrWhiteSpace(request.Rack))
             {
                 throw new UsageException("--rack: must name a rack");
@@ -53,6 +61,40 @@ internal static class CaptureCommand
             return await RunAsync(env, conn, request, r.GetValue(wait), r.OutputOf(output), ct).ConfigureAwait(false);
         });
         return command;
+    }
+
+    /// <summary>Sets the request's window from --lookback or --around/--before/--after; usage errors name the option.</summary>
+    internal static void ApplyWindow(StartCaptureRequest request, long? lookback, long? aroundUnixNs, long? before, long? after,
+        bool samplesGiven, bool leadGiven)
+    {
+        if (lookback is not null && aroundUnixNs is not null)
+        {
+            throw new UsageException("--lookback and --around: give one window, not both");
+        }
+
+        if (aroundUnixNs is null && (before is not null || after is not null))
+        {
+            throw new UsageException("--before/--after: only with --around");
+        }
+
+        if (lookback is null && aroundUnixNs is null)
+        {
+            return;
+        }
+
+        if (samplesGiven || leadGiven)
+        {
+            throw new UsageException($"{(samplesGiven ? "--samples" : "--lead")}: not with a window; --lookback/--around set the bins and nothing is armed");
+        }
+
+        if (lookback is { } l)
+        {
+            request.LookbackNs = l;
+        }
+        else
+        {
+            request.Around = new AroundWindow { InstantUnixNs = aroundUnixNs!.Value, BeforeNs = before ?? 1_000_000_000, AfterNs = after ?? 1_000_000_000 };
+        }
     }
 
     internal static async Task<int> RunAsync(CliEnvironment env, CoordinatorConnection conn, StartCaptureRequest request, bool wait,

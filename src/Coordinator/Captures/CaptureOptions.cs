@@ -61,6 +61,13 @@ public sealed class CaptureOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ParseLimitsInInvariantCulture = true)]
     public TimeSpan CollectGrace { get; set; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// A window that reaches into the future is read this long after its end: covers the agents' clock offsets and
+    /// the kernel finishing the last bin. Default 100 ms.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10", ParseLimitsInInvariantCulture = true)]
+    public TimeSpan WindowReadMargin { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Deadline of fetching one host's run (GetRun, retries included). Default 10 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00", ParseLimitsInInvariantCulture = true)]
     public TimeSpan CollectTimeout { get; set; } = TimeSpan.FromSeconds(10);

@@ -28,6 +28,8 @@ internal sealed class CaptureRecord
             Bins = plan.Bins,
             RequestedAtUnixNs = requestedAtUnixNs,
             HostsRequested = (uint)plan.Hosts.Count,
+            Window = plan.Window,
+            InstantTaiNs = plan.InstantTaiNs,
         };
         foreach (string host in plan.Hosts)
         {

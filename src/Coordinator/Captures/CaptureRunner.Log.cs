@@ -18,4 +18,7 @@ internal sealed partial class CaptureRunner
 
     [LoggerMessage(205, LogLevel.Error, "Storing capture {CaptureId} failed; it stays in memory until the coordinator stops")]
     private static partial void LogStoreFailed(ILogger logger, Exception exception, string captureId);
+
+    [LoggerMessage(206, LogLevel.Information, "Capture {CaptureId} of rack {Rack}: {Hosts} hosts, {Window} window of {Bins} bins of {BinWidthNs} ns from absolute bin {FirstBin}, read from the look-back rings")]
+    private static partial void LogWindowPlanned(ILogger logger, string captureId, string rack, int hosts, CaptureWindow window, long firstBin, uint bins, long binWidthNs);
 }

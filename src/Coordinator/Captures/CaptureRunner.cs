@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Millisampler.Analysis;
+using Millisampler.Common.Text;
 using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Membership;
@@ -80,12 +81,13 @@ internal sealed partial class CaptureRunner
         }
     }
 
-    private async Task RunStepsAsync(CaptureRecord record, CancellationToken ct)
+    private Task RunStepsAsync(CaptureRecord record, CancellationToken ct) =>
+        record.Plan.IsWindow ? RunWindowStepsAsync(record, ct) : RunForwardStepsAsync(record, ct);
+
+    /// <summary>The hosts still registered in the plan's rack, read now (a queued capture may start long after it was asked for).</summary>
+    private (List<AgentTarget> Targets, Dictionary<string, HostState> States) ResolveTargets(CaptureRecord record)
     {
         CapturePlan plan = record.Plan;
-        long w = plan.BinWidthNs;
-
-        // Addresses are read now, not at request time: a queued capture may start long after it was asked for.
         var targets = new List<AgentTarget>();
         var states = new Dictionary<string, HostState>(StringComparer.Ordinal);
         foreach (string host in plan.Hosts)
@@ -100,6 +102,95 @@ internal sealed partial class CaptureRunner
                 record.UpdateHost(host, h => Set(h, HostOutcomeKind.HostOutcomeFailed, "no longer registered in this rack when the capture started"));
             }
         }
+
+        return (targets, states);
+    }
+
+    /// <summary>
+    /// A window of absolute bins read from the agents' look-back rings: nothing is armed. A window that reaches into
+    /// the future is read once its end (plus <see cref="CaptureOptions.WindowReadMargin"/>) has passed. A host whose
+    /// ring does not hold the window (no ring of that width, too shallow, first bin already overwritten) is named with
+    /// the reason and not asked.
+    /// </summary>
+    private async Task RunWindowStepsAsync(CaptureRecord record, CancellationToken ct)
+    {
+        CapturePlan plan = record.Plan;
+        long w = plan.BinWidthNs;
+        (List<AgentTarget> targets, Dictionary<string, HostState> states) = ResolveTargets(record);
+        long start = plan.FirstBin * w;
+        long end = start + (plan.Bins * w);
+        record.Update(c =>
+        {
+            c.State = CaptureState.Scheduled;
+            c.StartTaiNs = start;
+        });
+        foreach (AgentTarget t in targets)
+        {
+            ClockOffset? offset = states[t.Host].Offset;
+            record.UpdateHost(t.Host, h =>
+            {
+                Set(h, HostOutcomeKind.HostOutcomeScheduled, "");
+                ApplyOffset(h, offset, w);
+            });
+        }
+
+        record.MarkArmed();
+        LogWindowPlanned(_logger, record.Id, plan.Rack, targets.Count, plan.Window, plan.FirstBin, plan.Bins, w);
+        await TryUpdateStoreAsync(record, ct).ConfigureAwait(false);
+        if (end > _clock.NowNs())
+        {
+            record.Update(c => c.State = CaptureState.Running);
+            await WaitUntilTaiAsync(end + TimeNs.Of(_options.WindowReadMargin), ct).ConfigureAwait(false);
+        }
+
+        record.Update(c => c.State = CaptureState.Collecting);
+        await TryUpdateStoreAsync(record, ct).ConfigureAwait(false);
+
+        long nowBin = _clock.NowNs() / w;
+        var readable = new List<AgentTarget>();
+        foreach (AgentTarget t in targets)
+        {
+            string? missing = RingCoverage.Missing(states[t.Host].Limits, w, plan.FirstBin, plan.Bins, nowBin);
+            if (missing is null)
+            {
+                readable.Add(t);
+            }
+            else
+            {
+                record.UpdateHost(t.Host, h => Set(h, HostOutcomeKind.HostOutcomeRefused, "ring does not cover the window: " + missing));
+            }
+        }
+
+        if (readable.Count == 0)
+        {
+            await FailAsync(record, "no host's look-back ring covers the window: " + Summarize(record), ct).ConfigureAwait(false);
+            return;
+        }
+
+        var request = new ReadWindowRequest { RunId = record.Id, FirstBin = plan.FirstBin, Bins = plan.Bins, BinWidthNs = w, Requester = _coordinatorId };
+        long collectStarted = _time.GetTimestamp();
+        IReadOnlyList<CollectOutcome> collected = await _collector.ReadWindowAllAsync(readable, request,
+            o => record.UpdateHost(o.Host, h => Set(h, o.Kind, o.Reason)), ct).ConfigureAwait(false);
+        Observability.CollectionDuration.Record(_time.GetElapsedTime(collectStarted).TotalSeconds);
+        var read = readable.ToDictionary(t => t.Host, t => new ScheduleOutcome(t.Host, HostOutcomeKind.HostOutcomeScheduled, "", states[t.Host].Clock, 0),
+            StringComparer.Ordinal);
+        await MergeAnalyseStoreAsync(record, states, read, collected, start, end, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Sets the coordinator's own measurement of the host's clock offset on its outcome.</summary>
+    private static void ApplyOffset(HostOutcome h, ClockOffset? offset, long binWidthNs)
+    {
+        h.OffsetMeasured = offset is not null;
+        h.MeasuredOffsetNs = offset?.OffsetNs ?? 0;
+        h.MeasuredOffsetBoundNs = offset?.BoundNs ?? 0;
+        h.OffsetExceedsHalfBin = offset is not null && ClockOffsetEstimator.ExceedsHalfBin(offset.OffsetNs, offset.BoundNs, binWidthNs);
+    }
+
+    private async Task RunForwardStepsAsync(CaptureRecord record, CancellationToken ct)
+    {
+        CapturePlan plan = record.Plan;
+        long w = plan.BinWidthNs;
+        (List<AgentTarget> targets, Dictionary<string, HostState> states) = ResolveTargets(record);
 
         long leadNs = plan.LeadTimeNs > 0
             ? plan.LeadTimeNs
@@ -135,6 +226,12 @@ internal sealed partial class CaptureRunner
                 {
                     h.ClockErrorNs = o.Clock.MaxErrorNs;
                 }
+
+                if (o.Kind == HostOutcomeKind.HostOutcomeScheduled)
+                {
+                    // Measured on this ScheduleRun, else the latest GetInfo probe's.
+                    ApplyOffset(h, o.Offset ?? _registry.Find(o.Host)?.Offset, w);
+                }
             }), ct).ConfigureAwait(false);
         Observability.ScheduleFanOutDuration.Record(_time.GetElapsedTime(fanOutStarted).TotalSeconds);
         record.MarkArmed();
@@ -159,6 +256,14 @@ internal sealed partial class CaptureRunner
             ct).ConfigureAwait(false);
 
         Observability.CollectionDuration.Record(_time.GetElapsedTime(collectStarted).TotalSeconds);
+        await MergeAnalyseStoreAsync(record, states, armed, collected, start, end, ct).ConfigureAwait(false);
+    }
+
+    private async Task MergeAnalyseStoreAsync(CaptureRecord record, IReadOnlyDictionary<string, HostState> states,
+        IReadOnlyDictionary<string, ScheduleOutcome> armed, IReadOnlyList<CollectOutcome> collected, long start, long end, CancellationToken ct)
+    {
+        CapturePlan plan = record.Plan;
+        long w = plan.BinWidthNs;
         var runs = collected.Where(c => c.Run is not null).Select(c => c.Run!).ToList();
         MergedCapture merged = RunMerger.Merge(start, w, (int)plan.Bins, plan.Hosts, runs);
         Action<Capture> final = Finish(record, states, armed, collected, merged, out RackResultSummary? summary);
@@ -230,6 +335,11 @@ internal sealed partial class CaptureRunner
             if (clock is null || clockError < 0)
             {
                 reasons.Add("clock error unknown: alignment not trusted");
+            }
+
+            if (record.Read(c => c.Hosts.First(h => h.Host == m.Host)) is { OffsetExceedsHalfBin: true } flagged)
+            {
+                reasons.Add($"measured clock offset {DurationText.Format(Math.Abs(flagged.MeasuredOffsetNs))} (± {DurationText.Format(Math.Max(flagged.MeasuredOffsetBoundNs, 1))}) exceeds half a bin");
             }
 
             if (linkSpeed == 0)

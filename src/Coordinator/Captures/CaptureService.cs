@@ -26,12 +26,14 @@ internal sealed partial class CaptureService : IHostedService, IDisposable
     private readonly ICaptureStore _store;
     private readonly RackLanes _lanes;
     private readonly TimeProvider _time;
+    private readonly TaiClock _clock;
     private readonly CaptureOptions _options;
     private readonly ILogger<CaptureService> _logger;
 
     public CaptureService(MembershipRegistry registry, CaptureRunner runner, ICaptureStore store, RackLanes lanes,
-        TimeProvider time, IOptions<CaptureOptions> options, ILogger<CaptureService> logger)
+        TimeProvider time, TaiClock clock, IOptions<CaptureOptions> options, ILogger<CaptureService> logger)
     {
+        _clock = clock;
         _registry = registry;
         _runner = runner;
         _store = store;
@@ -51,7 +53,7 @@ internal sealed partial class CaptureService : IHostedService, IDisposable
         CaptureOrigin origin = CaptureOrigin.Engineer, string originName = "")
     {
         CapturePlan plan = CaptureRequestValidator.Validate(request, _registry.HostsOf(request.Rack), _registry.Racks(),
-            TimeNs.Of(_options.ScheduleMargin), TimeNs.Of(_options.MaxCaptureDuration));
+            TimeNs.Of(_options.ScheduleMargin), TimeNs.Of(_options.MaxCaptureDuration), _clock.NowNs(), _clock.TaiOffsetSeconds);
         await _store.EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
 
         DateTimeOffset now = _time.GetUtcNow();
@@ -60,7 +62,9 @@ internal sealed partial class CaptureService : IHostedService, IDisposable
         RackLanes.Ticket ticket;
         try
         {
-            ticket = _lanes.Reserve(plan.Rack, record.Id, plan.WaitIfBusy, _options.MaxQueuedPerRack);
+            // A window is read from the look-back rings, which are always on: it arms nothing, so it neither waits
+            // for nor blocks the rack's lane (docs/coordinator.md, "Windows").
+            ticket = plan.IsWindow ? RackLanes.Ticket.Free : _lanes.Reserve(plan.Rack, record.Id, plan.WaitIfBusy, _options.MaxQueuedPerRack);
         }
         catch (RpcException ex) when (ex.StatusCode == StatusCode.ResourceExhausted)
         {

@@ -17,6 +17,9 @@ internal sealed class RackLanes
     public sealed record Ticket(Task Entered, string? QueuedBehind)
     {
         public bool IsQueued => QueuedBehind is not null;
+
+        /// <summary>A ticket outside every lane, for captures that arm nothing (windows read from the look-back rings).</summary>
+        public static Ticket Free { get; } = new(Task.CompletedTask, null);
     }
 
     /// <summary>Captures waiting behind a running one, per rack (racks ever used; 0 when none wait).</summary>

@@ -43,19 +43,38 @@ internal sealed partial class RunCollector
     }
 
     /// <summary>Fetches run <paramref name="runId"/> from every target; <paramref name="onOutcome"/> sees each result as it comes.</summary>
-    public async Task<IReadOnlyList<CollectOutcome>> CollectAllAsync(IReadOnlyList<AgentTarget> targets, string runId,
+    public Task<IReadOnlyList<CollectOutcome>> CollectAllAsync(IReadOnlyList<AgentTarget> targets, string runId,
         Action<CollectOutcome>? onOutcome, CancellationToken cancellationToken)
+    {
+        var request = new GetRunRequest { RunId = runId };
+        return FetchAllAsync(targets, runId, (client, deadline, ct) => client.GetRunAsync(request, deadline: deadline, cancellationToken: ct).ResponseAsync,
+            onOutcome, cancellationToken);
+    }
+
+    /// <summary>
+    /// Reads the window of <paramref name="request"/> out of every target's look-back ring (ReadWindow, which stores it
+    /// as a run on the agent); the same budget, retries and outcomes as <see cref="CollectAllAsync"/>.
+    /// </summary>
+    public Task<IReadOnlyList<CollectOutcome>> ReadWindowAllAsync(IReadOnlyList<AgentTarget> targets, ReadWindowRequest request,
+        Action<CollectOutcome>? onOutcome, CancellationToken cancellationToken) =>
+        FetchAllAsync(targets, request.RunId, (client, deadline, ct) => client.ReadWindowAsync(request, deadline: deadline, cancellationToken: ct).ResponseAsync,
+            onOutcome, cancellationToken);
+
+    private async Task<IReadOnlyList<CollectOutcome>> FetchAllAsync(IReadOnlyList<AgentTarget> targets, string runId,
+        Func<AgentService.AgentServiceClient, DateTime, CancellationToken, Task<Run>> fetch, Action<CollectOutcome>? onOutcome,
+        CancellationToken cancellationToken)
     {
         var tasks = new Task<CollectOutcome>[targets.Count];
         for (int i = 0; i < targets.Count; i++)
         {
-            tasks[i] = CollectOneAsync(targets[i], runId, onOutcome, cancellationToken);
+            tasks[i] = CollectOneAsync(targets[i], runId, fetch, onOutcome, cancellationToken);
         }
 
         return await Task.WhenAll(tasks).ConfigureAwait(false);
     }
 
-    private async Task<CollectOutcome> CollectOneAsync(AgentTarget target, string runId, Action<CollectOutcome>? onOutcome,
+    private async Task<CollectOutcome> CollectOneAsync(AgentTarget target, string runId,
+        Func<AgentService.AgentServiceClient, DateTime, CancellationToken, Task<Run>> fetch, Action<CollectOutcome>? onOutcome,
         CancellationToken cancellationToken)
     {
         await Task.Yield();
@@ -66,10 +85,9 @@ internal sealed partial class RunCollector
         CollectOutcome outcome;
         try
         {
-            var request = new GetRunRequest { RunId = runId };
             // As for ScheduleRun: the budget cuts retry delays, the call itself ends at its deadline.
             Run run = await _pipeline.ExecuteAsync(
-                async _ => await _clients.Get(target.Host, target.Address).GetRunAsync(request, deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false),
+                async _ => await fetch(_clients.Get(target.Host, target.Address), deadline, cancellationToken).ConfigureAwait(false),
                 context).ConfigureAwait(false);
             outcome = Classify(target.Host, run);
         }
@@ -80,6 +98,11 @@ internal sealed partial class RunCollector
         catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
         {
             outcome = new(target.Host, null, HostOutcomeKind.HostOutcomeFailed, $"agent has no run {runId} (restarted, or the run expired): {StatusText.Describe(ex)}");
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.FailedPrecondition or StatusCode.InvalidArgument)
+        {
+            // ReadWindow: the ring does not hold the window (no ring of that width, recorder off, first bin overwritten).
+            outcome = new(target.Host, null, HostOutcomeKind.HostOutcomeRefused, $"agent cannot serve the run: {StatusText.Describe(ex)}");
         }
         catch (RpcException ex)
         {
@@ -95,7 +118,7 @@ internal sealed partial class RunCollector
             ResilienceContextPool.Shared.Return(context);
         }
 
-        if (outcome.Kind == HostOutcomeKind.HostOutcomeFailed)
+        if (outcome.Kind is HostOutcomeKind.HostOutcomeFailed or HostOutcomeKind.HostOutcomeRefused)
         {
             LogCollectFailed(_logger, runId, target.Host, outcome.Reason);
         }

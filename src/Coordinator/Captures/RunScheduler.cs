@@ -19,7 +19,9 @@ internal sealed record AgentTarget(string Host, string Address);
 /// <param name="Reason">Empty when scheduled; otherwise the agent's or the transport's words.</param>
 /// <param name="Clock">Clock state the agent reported when it accepted; null otherwise.</param>
 /// <param name="Attempts">ScheduleRun calls made.</param>
-internal sealed record ScheduleOutcome(string Host, HostOutcomeKind Kind, string Reason, ClockState? Clock, int Attempts);
+/// <param name="Offset">The agent's clock offset measured on the answered call; null when it sent no <see cref="ClockSample"/>.</param>
+internal sealed record ScheduleOutcome(string Host, HostOutcomeKind Kind, string Reason, ClockState? Clock, int Attempts,
+    ClockOffset? Offset = null);
 
 /// <summary>
 /// Sends ScheduleRun to every host of a capture at once. Transient failures are retried (exponential backoff with
@@ -109,7 +111,7 @@ internal sealed partial class RunScheduler
                 ScheduleRunResponse response = await _pipeline.ExecuteAsync(
                     static (_, a) => new ValueTask<ScheduleRunResponse>(a.CallAsync()), context, attempts).ConfigureAwait(false);
                 outcome = response.StartTaiNs == request.StartTaiNs || response.StartTaiNs == 0
-                    ? new(target.Host, HostOutcomeKind.HostOutcomeScheduled, "", response.Clock, attempts.Count)
+                    ? new(target.Host, HostOutcomeKind.HostOutcomeScheduled, "", response.Clock, attempts.Count, attempts.Offset)
                     : new(target.Host, HostOutcomeKind.HostOutcomeFailed,
                         $"agent accepted the run but will start it at TAI {response.StartTaiNs} ns instead of {request.StartTaiNs} ns", response.Clock, attempts.Count);
             }
@@ -153,6 +155,8 @@ internal sealed partial class RunScheduler
 
         public RpcException? Last { get; private set; }
 
+        public ClockOffset? Offset { get; private set; }
+
         /// <summary>
         /// True while another attempt could still get an answer before start − margin. Below 2 ms there is none worth sending:
         /// grpc-timeout travels in whole milliseconds, and a timeout that rounds to 0 reaches the agent as no deadline.
@@ -172,9 +176,17 @@ internal sealed partial class RunScheduler
             long started = owner._time.GetTimestamp();
             try
             {
+                long t1 = owner._clock.NowNs();
                 ScheduleRunResponse response = await owner._clients.Get(target.Host, target.Address).ScheduleRunAsync(request,
                     deadline: owner._time.GetUtcNow().UtcDateTime + timeout, cancellationToken: cancellationToken).ConfigureAwait(false);
+                long t4 = owner._clock.NowNs();
                 owner._registry.RecordRoundTrip(target.Host, owner._time.GetElapsedTime(started));
+                if (ClockOffsetEstimator.Estimate(t1, response.ClockSample, t4) is { } o)
+                {
+                    Offset = new ClockOffset(o.OffsetNs, o.BoundNs, owner._time.GetUtcNow());
+                    owner._registry.RecordOffset(target.Host, Offset);
+                }
+
                 return response;
             }
             catch (RpcException ex)

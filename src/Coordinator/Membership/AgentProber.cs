@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Agents;
 
@@ -19,11 +20,13 @@ internal sealed partial class AgentProber : BackgroundService
     private readonly AgentClientPool _clients;
     private readonly IOptionsMonitor<MembershipOptions> _options;
     private readonly TimeProvider _time;
+    private readonly TaiClock _clock;
     private readonly ILogger<AgentProber> _logger;
 
     public AgentProber(MembershipRegistry registry, AgentClientPool clients, IOptionsMonitor<MembershipOptions> options,
-        TimeProvider time, ILogger<AgentProber> logger)
+        TimeProvider time, TaiClock clock, ILogger<AgentProber> logger)
     {
+        _clock = clock;
         _registry = registry;
         _clients = clients;
         _options = options;
@@ -50,10 +53,17 @@ internal sealed partial class AgentProber : BackgroundService
         long started = _time.GetTimestamp();
         try
         {
+            long t1 = _clock.NowNs();
             AgentInfo info = await _clients.Get(state.Host, state.Address).GetInfoAsync(new GetInfoRequest(),
                 deadline: _time.GetUtcNow().UtcDateTime + timeout, cancellationToken: cancellationToken);
+            long t4 = _clock.NowNs();
             _registry.RecordRoundTrip(host, _time.GetElapsedTime(started));
             _registry.RecordLimits(host, AgentLimits.From(info));
+            if (ClockOffsetEstimator.Estimate(t1, info.ClockSample, t4) is { } o)
+            {
+                _registry.RecordOffset(host, new ClockOffset(o.OffsetNs, o.BoundNs, _time.GetUtcNow()));
+            }
+
             return true;
         }
         catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)

@@ -8,11 +8,31 @@ namespace Millisampler.Coordinator.Membership;
 /// <param name="MinBinWidthNs">Smallest bin width, ns.</param>
 /// <param name="MaxBinWidthNs">Largest bin width, ns.</param>
 /// <param name="MaxLeadNs">Furthest ahead a start instant may lie, ns.</param>
-internal sealed record AgentLimits(uint MaxBins, long MinBinWidthNs, long MaxBinWidthNs, long MaxLeadNs)
+/// <param name="LookbackRings">The look-back rings the kernel keeps (width, depth); empty when the recorder is off.</param>
+internal sealed record AgentLimits(uint MaxBins, long MinBinWidthNs, long MaxBinWidthNs, long MaxLeadNs,
+    IReadOnlyList<RingInfo> LookbackRings)
 {
+    public AgentLimits(uint maxBins, long minBinWidthNs, long maxBinWidthNs, long maxLeadNs)
+        : this(maxBins, minBinWidthNs, maxBinWidthNs, maxLeadNs, [])
+    {
+    }
+
     public static AgentLimits From(AgentInfo info) =>
-        new(info.MaxBins, info.MinBinWidthNs, info.MaxBinWidthNs, info.MaxLeadNs);
+        new(info.MaxBins, info.MinBinWidthNs, info.MaxBinWidthNs, info.MaxLeadNs,
+            [.. info.LookbackRings.Select(r => new RingInfo(r.BinWidthNs, r.DepthBins))]);
+
+    /// <summary>The ring of width <paramref name="binWidthNs"/>, or null.</summary>
+    public RingInfo? Ring(long binWidthNs) => LookbackRings.FirstOrDefault(r => r.BinWidthNs == binWidthNs);
 }
+
+/// <summary>One look-back ring of an agent: the newest <paramref name="DepthBins"/> bins of width <paramref name="BinWidthNs"/>.</summary>
+internal sealed record RingInfo(long BinWidthNs, uint DepthBins);
+
+/// <summary>
+/// The agent's clock against the coordinator's, measured NTP-style by the coordinator on a call it made:
+/// agent minus coordinator, within ± <paramref name="BoundNs"/>.
+/// </summary>
+internal sealed record ClockOffset(long OffsetNs, long BoundNs, DateTimeOffset MeasuredAt);
 
 /// <summary>One registered agent as the coordinator knows it. Immutable: updates replace the record.</summary>
 /// <param name="Host">Host name, unique across racks.</param>
@@ -25,6 +45,7 @@ internal sealed record AgentLimits(uint MaxBins, long MinBinWidthNs, long MaxBin
 /// <param name="LastSeen">Last registration or heartbeat.</param>
 /// <param name="RoundTrip">EWMA of measured round trips; null until measured.</param>
 /// <param name="Limits">Limits from GetInfo; null until probed.</param>
+/// <param name="Offset">Clock offset measured on the latest GetInfo probe; null until measured.</param>
 internal sealed record HostState(
     string Host,
     string Rack,
@@ -35,7 +56,8 @@ internal sealed record HostState(
     DateTimeOffset RegisteredAt,
     DateTimeOffset LastSeen,
     TimeSpan? RoundTrip,
-    AgentLimits? Limits)
+    AgentLimits? Limits,
+    ClockOffset? Offset = null)
 {
     /// <summary>Sum of the interfaces' link speeds, bits/s; 0 when none is known.</summary>
     public ulong LinkSpeedBitsPerSecond => HostAdmission.LinkSpeedBitsPerSecond(Interfaces);

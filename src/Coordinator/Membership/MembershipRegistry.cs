@@ -82,6 +82,7 @@ internal sealed partial class MembershipRegistry
                     // A new address is a new path: its round trip and limits must be measured again.
                     RoundTrip = sameEndpoint ? old.RoundTrip : null,
                     Limits = sameEndpoint ? old.Limits : null,
+                    Offset = sameEndpoint ? old.Offset : null,
                 };
             });
 
@@ -131,6 +132,9 @@ internal sealed partial class MembershipRegistry
 
     /// <summary>Stores the limits an agent stated in GetInfo.</summary>
     public void RecordLimits(string host, AgentLimits limits) => TryUpdate(host, s => s with { Limits = limits });
+
+    /// <summary>Stores the clock offset measured on a call to the host.</summary>
+    public void RecordOffset(string host, ClockOffset offset) => TryUpdate(host, s => s with { Offset = offset });
 
     /// <summary>The host's record, or null.</summary>
     public HostState? Find(string host) => _hosts.TryGetValue(host, out HostState? s) ? s : null;

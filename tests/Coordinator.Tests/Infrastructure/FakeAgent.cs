@@ -97,6 +97,24 @@ internal sealed class FakeAgent : AgentService.AgentServiceBase, IAsyncDisposabl
 
     public ConcurrentQueue<ScheduleCall> ScheduleCalls { get; } = new();
 
+    /// <summary>The look-back rings it states in GetInfo and serves ReadWindow from: 1 ms × 4,000 unless changed; empty = recorder off.</summary>
+    public List<LookbackRing> LookbackRings { get; } = [new LookbackRing { BinWidthNs = 1_000_000, DepthBins = 4_000 }];
+
+    /// <summary>ReadWindow calls, with the TAI instant each arrived.</summary>
+    public ConcurrentQueue<(long ArrivedTaiNs, ReadWindowRequest Request)> ReadWindowCalls { get; } = new();
+
+    /// <summary>
+    /// Added to the TAI timestamps it puts in <see cref="ClockSample"/>s, ns: a host whose clock runs this far ahead of the
+    /// coordinator's (the shared test clock).
+    /// </summary>
+    public long ClockShiftNs { get; set; }
+
+    /// <summary>
+    /// Absolute bins (on the 1 ms grid unless the window's width differs) in which ReadWindow's synthetic series bursts at
+    /// 90 % of the link; empty = the burst sits at relative bins <see cref="BurstStartBin"/>.. as for armed runs.
+    /// </summary>
+    public HashSet<long> BurstAbsoluteBins { get; } = [];
+
     public int GetRunCalls => _getRunCalls;
 
     private int _getRunCalls;
@@ -156,6 +174,7 @@ internal sealed class FakeAgent : AgentService.AgentServiceBase, IAsyncDisposabl
 
     public override Task<AgentInfo> GetInfo(GetInfoRequest request, ServerCallContext context)
     {
+        long arrived = _clock.NowNs();
         var info = new AgentInfo
         {
             Host = Host,
@@ -171,12 +190,15 @@ internal sealed class FakeAgent : AgentService.AgentServiceBase, IAsyncDisposabl
             Address = Address,
         };
         info.Interfaces.Add(Interface());
+        info.LookbackRings.AddRange(LookbackRings.Select(r => r.Clone()));
+        info.ClockSample = Sample(arrived);
         return Task.FromResult(info);
     }
 
     public override async Task<ScheduleRunResponse> ScheduleRun(ScheduleRunRequest request, ServerCallContext context)
     {
-        ScheduleCalls.Enqueue(new ScheduleCall(_clock.NowNs(), context.Deadline, request));
+        long arrived = _clock.NowNs();
+        ScheduleCalls.Enqueue(new ScheduleCall(arrived, context.Deadline, request));
         switch (ScheduleMode)
         {
             case ScheduleMode.Refuse:
@@ -189,8 +211,52 @@ internal sealed class FakeAgent : AgentService.AgentServiceBase, IAsyncDisposabl
         }
 
         bool duplicate = !_runs.TryAdd(request.RunId, request);
-        return new ScheduleRunResponse { RunId = request.RunId, StartTaiNs = request.StartTaiNs, Duplicate = duplicate, Clock = Clock() };
+        return new ScheduleRunResponse
+        {
+            RunId = request.RunId,
+            StartTaiNs = request.StartTaiNs,
+            Duplicate = duplicate,
+            Clock = Clock(),
+            ClockSample = Sample(arrived),
+        };
     }
+
+    /// <summary>As the real agent's ReadWindow: FAILED_PRECONDITION when no ring of the width, the window not wholly past, or its first bin overwritten.</summary>
+    public override Task<Run> ReadWindow(ReadWindowRequest request, ServerCallContext context)
+    {
+        long now = _clock.NowNs();
+        ReadWindowCalls.Enqueue((now, request));
+        if (LookbackRings.Count == 0)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, "the look-back recorder is off"));
+        }
+
+        LookbackRing ring = LookbackRings.FirstOrDefault(r => r.BinWidthNs == request.BinWidthNs)
+            ?? throw new RpcException(new Status(StatusCode.FailedPrecondition, $"no look-back ring of width {request.BinWidthNs} ns"));
+        long nowBin = now / request.BinWidthNs;
+        if (request.FirstBin + request.Bins > nowBin)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"window not wholly past yet: ends at bin {request.FirstBin + request.Bins}, now bin {nowBin}"));
+        }
+
+        long oldest = nowBin - ring.DepthBins + 1;
+        if (request.FirstBin < oldest)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"first bin {request.FirstBin} overwritten; oldest held {oldest}"));
+        }
+
+        var scheduled = new ScheduleRunRequest { RunId = request.RunId, StartTaiNs = request.FirstBin * request.BinWidthNs, BinWidthNs = request.BinWidthNs, Bins = request.Bins };
+        Run run = SyntheticRun(Host, Rack, scheduled, request.Bins, Clock(),
+            BurstAbsoluteBins.Count == 0 ? null : i => BurstAbsoluteBins.Contains(request.FirstBin + i));
+        run.Origin = RunOrigin.Lookback;
+        return Task.FromResult(run);
+    }
+
+    private ClockSample Sample(long arrivedTaiNs) => new()
+    {
+        ReceiveTaiNs = arrivedTaiNs + ClockShiftNs,
+        TransmitTaiNs = _clock.NowNs() + ClockShiftNs,
+    };
 
     public override async Task<Run> GetRun(GetRunRequest request, ServerCallContext context)
     {
@@ -210,13 +276,14 @@ internal sealed class FakeAgent : AgentService.AgentServiceBase, IAsyncDisposabl
     }
 
     /// <summary>A run of <paramref name="recorded"/> bins: light traffic, and a burst at 90 % of the link in the burst bins.</summary>
-    public static Run SyntheticRun(string host, string rack, ScheduleRunRequest scheduled, uint recorded, ClockState clock)
+    public static Run SyntheticRun(string host, string rack, ScheduleRunRequest scheduled, uint recorded, ClockState clock,
+        Func<int, bool>? isBurst = null)
     {
         ulong capacityBytes = (ulong)(LinkSpeedBitsPerSecond / 8.0 * scheduled.BinWidthNs / 1e9);
         var series = new RunSeries();
         for (int i = 0; i < recorded; i++)
         {
-            bool burst = i >= BurstStartBin && i < BurstStartBin + BurstBins;
+            bool burst = isBurst?.Invoke(i) ?? (i >= BurstStartBin && i < BurstStartBin + BurstBins);
             ulong bytes = burst ? capacityBytes * 9 / 10 : capacityBytes / 100;
             series.IngressBytes.Add(bytes);
             series.EgressBytes.Add(bytes / 2);

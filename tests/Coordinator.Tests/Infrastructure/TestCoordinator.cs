@@ -109,6 +109,17 @@ internal sealed class TestCoordinator : IAsyncDisposable
         return agents;
     }
 
+    /// <summary>Waits until the coordinator's GetInfo probe of every agent has answered (limits, rings and clock offset known).</summary>
+    public async Task WaitForProbesAsync()
+    {
+        var registry = App.Services.GetRequiredService<Millisampler.Coordinator.Membership.MembershipRegistry>();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (!_agents.All(a => registry.Find(a.Host) is { Limits: not null, Offset: not null }))
+        {
+            await Task.Delay(20, cts.Token);
+        }
+    }
+
     /// <summary>Follows WatchCapture until the capture is analysed or failed, then returns it with its analysis.</summary>
     public async Task<Capture> WaitForEndAsync(string captureId, TimeSpan? timeout = null)
     {
