@@ -45,5 +45,13 @@ internal sealed partial class RunArbiter
         [LoggerMessage(EventId = 2310, EventName = "RunStopTimedOut", Level = LogLevel.Error,
             Message = "Shutdown timed out with {Runs} run(s) not stored")]
         public static partial void StopTimedOut(ILogger logger, int runs);
+
+        [LoggerMessage(EventId = 2311, EventName = "RunLost", Level = LogLevel.Warning,
+            Message = "Run {RunId} ({Bins} x {BinWidth} from TAI {StartTaiNs} ns) was accepted before the agent last stopped and never stored; recorded as lost")]
+        public static partial void RunLost(ILogger logger, string runId, long startTaiNs, uint bins, string binWidth);
+
+        [LoggerMessage(EventId = 2312, EventName = "RunArmedMarkFailed", Level = LogLevel.Warning,
+            Message = "Could not mark run {RunId} armed in the store; should the agent be killed before it is stored, it will not be recorded as lost")]
+        public static partial void ArmedMarkFailed(ILogger logger, string runId, Exception exception);
     }
 }
