@@ -4,6 +4,7 @@ using Millisampler.Agent.Clock;
 using Millisampler.Agent.Sampling;
 using Millisampler.Agent.Schedule;
 using Millisampler.Agent.Storage;
+using Millisampler.Agent.Triggers;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Service;
@@ -14,6 +15,7 @@ internal sealed partial class AgentGrpcService(
     RunStore store,
     HostIdentity identity,
     HostClock clock,
+    TriggerWatcher triggers,
     AgentAddress address,
     TimeProvider time,
     IOptions<RunStoreOptions> storeOptions,
@@ -45,6 +47,7 @@ internal sealed partial class AgentGrpcService(
         };
         info.Interfaces.AddRange(identity.Interfaces);
         info.LookbackRings.AddRange(runs.Engine.LookbackRings);
+        info.TriggerRules.AddRange(triggers.RuleInfos);
         info.ClockSample = Sample(receivedTai);
         return Task.FromResult(info);
     }
