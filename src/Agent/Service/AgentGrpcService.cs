@@ -1,8 +1,10 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
+using Millisampler.Agent.Clock;
 using Millisampler.Agent.Sampling;
 using Millisampler.Agent.Schedule;
 using Millisampler.Agent.Storage;
+using Millisampler.Agent.Triggers;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Service;
@@ -12,6 +14,8 @@ internal sealed partial class AgentGrpcService(
     RunArbiter runs,
     RunStore store,
     HostIdentity identity,
+    HostClock clock,
+    TriggerWatcher triggers,
     AgentAddress address,
     TimeProvider time,
     IOptions<RunStoreOptions> storeOptions,
@@ -25,6 +29,7 @@ internal sealed partial class AgentGrpcService(
 
     public override Task<AgentInfo> GetInfo(GetInfoRequest request, ServerCallContext context)
     {
+        long receivedTai = clock.NowTaiNs();
         var limits = runs.Limits;
         var info = new AgentInfo
         {
@@ -41,11 +46,15 @@ internal sealed partial class AgentGrpcService(
             Address = address.Resolve(),
         };
         info.Interfaces.AddRange(identity.Interfaces);
+        info.LookbackRings.AddRange(runs.Engine.LookbackRings);
+        info.TriggerRules.AddRange(triggers.RuleInfos);
+        info.ClockSample = Sample(receivedTai);
         return Task.FromResult(info);
     }
 
     public override async Task<ScheduleRunResponse> ScheduleRun(ScheduleRunRequest request, ServerCallContext context)
     {
+        long receivedTai = clock.NowTaiNs();
         long received = time.GetTimestamp();
         var decision = await runs.ScheduleAsync(request, received, context.CancellationToken).ConfigureAwait(false);
         if (!decision.Accepted)
@@ -59,8 +68,33 @@ internal sealed partial class AgentGrpcService(
             StartTaiNs = request.StartTaiNs,
             Duplicate = decision.Duplicate,
             Clock = decision.Clock,
+            ClockSample = Sample(receivedTai),
         };
     }
+
+    public override async Task<Run> ReadWindow(ReadWindowRequest request, ServerCallContext context)
+    {
+        WindowDecision decision;
+        try
+        {
+            decision = await runs.ReadWindowAsync(request, context.CancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            // The read goes on and is stored: a retry with the same run_id gets it.
+            throw new RpcException(new Status(StatusCode.Cancelled, $"ReadWindow for run '{request.RunId}' was cancelled or its deadline passed; retry with the same run_id"));
+        }
+
+        if (!decision.Accepted)
+        {
+            throw new RpcException(new Status(ToStatus(decision.Rejection), decision.Message));
+        }
+
+        return decision.Run!;
+    }
+
+    /// <summary>The agent's timestamps of this call: TAI at the handler's entry and just before it answers.</summary>
+    private ClockSample Sample(long receivedTai) => new() { ReceiveTaiNs = receivedTai, TransmitTaiNs = clock.NowTaiNs() };
 
     public override async Task<Run> GetRun(GetRunRequest request, ServerCallContext context)
     {
@@ -124,7 +158,9 @@ internal sealed partial class AgentGrpcService(
         int limit = request.Limit == 0 ? DefaultListLimit : (int)request.Limit;
         var summaries = await store.ListAsync(request.FromTaiNs, request.ToTaiNs, request.BinWidthNs, limit, context.CancellationToken).ConfigureAwait(false);
         var response = new ListRunsResponse();
-        response.Runs.AddRange(summaries);
+        // Runs the store refused (a full disk) are listed too, newest first with the rest; their status_detail says so.
+        response.Runs.AddRange(summaries.Concat(runs.UnstoredSummaries(request.FromTaiNs, request.ToTaiNs, request.BinWidthNs))
+            .OrderByDescending(r => r.StartTaiNs).ThenBy(r => r.RunId, StringComparer.Ordinal).Take(limit));
         return response;
     }
 

@@ -1,6 +1,7 @@
 using Millisampler.Agent.Bpf;
 using Millisampler.Agent.Clock;
 using Millisampler.Agent.Schedule;
+using Millisampler.Agent.Triggers;
 using Millisampler.Common.Time;
 
 namespace Millisampler.Agent.Service;
@@ -103,6 +104,12 @@ public sealed class AgentOptions
 
     /// <summary>How long shutdown may take (cut the armed run short, store it, detach). Default 15 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The in-kernel look-back ring (section <c>Agent:Lookback</c>).</summary>
+    public LookbackOptions Lookback { get; set; } = new();
+
+    /// <summary>Trigger rules watched on the look-back ring (section <c>Agent:Triggers</c>).</summary>
+    public TriggerOptions Triggers { get; set; } = new();
 
     /// <summary>The continuous schedule (section <c>Agent:Schedule</c>).</summary>
     public ScheduleOptions Schedule { get; set; } = new();
