@@ -158,7 +158,9 @@ internal sealed partial class AgentGrpcService(
         int limit = request.Limit == 0 ? DefaultListLimit : (int)request.Limit;
         var summaries = await store.ListAsync(request.FromTaiNs, request.ToTaiNs, request.BinWidthNs, limit, context.CancellationToken).ConfigureAwait(false);
         var response = new ListRunsResponse();
-        response.Runs.AddRange(summaries);
+        // Runs the store refused (a full disk) are listed too, newest first with the rest; their status_detail says so.
+        response.Runs.AddRange(summaries.Concat(runs.UnstoredSummaries(request.FromTaiNs, request.ToTaiNs, request.BinWidthNs))
+            .OrderByDescending(r => r.StartTaiNs).ThenBy(r => r.RunId, StringComparer.Ordinal).Take(limit));
         return response;
     }
 
