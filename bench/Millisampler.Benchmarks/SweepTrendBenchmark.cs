@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Membership;
 using Millisampler.Coordinator.Storage;
@@ -73,7 +74,7 @@ public static class SweepTrendBenchmark
         double loadS = Stopwatch.GetElapsedTime(t0).TotalSeconds;
 
         var reporter = new SweepReporter(store, time);
-        long to = SweepPlanner.ToUnixNs(time.GetUtcNow());
+        long to = TimeNs.FromUnix(time.GetUtcNow());
         long from = to - (days * 86_400_000_000_000L);
         var fleet = new List<double>();
         var rack = new List<double>();
@@ -106,7 +107,7 @@ public static class SweepTrendBenchmark
     {
         var list = new List<SweepSummary>(racks * days * perDay * Widths.Length);
         var rng = new Random(12);
-        long start = SweepPlanner.ToUnixNs(now) - (days * 86_400_000_000_000L);
+        long start = TimeNs.FromUnix(now) - (days * 86_400_000_000_000L);
         long step = 86_400_000_000_000L / perDay;
         for (int r = 0; r < racks; r++)
         {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using Millisampler.Common.Text;
+using Millisampler.Common.Time;
 
 namespace Millisampler.Cli;
 
@@ -89,7 +90,7 @@ internal static class CommonOptions
         CustomParser = r => Single(r) is { } text
             ? DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset t)
                 && t > DateTimeOffset.UnixEpoch
-                ? (t - DateTimeOffset.UnixEpoch).Ticks * 100
+                ? TimeNs.FromUnix(t)
                 : Fail<long?>(r, $"{name}: '{text}' must be a UTC date or time like 2026-11-01 or 2026-11-01T06:00", null)
             : null,
     };

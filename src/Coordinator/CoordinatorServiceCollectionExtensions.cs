@@ -10,6 +10,7 @@ using Millisampler.Coordinator.Membership;
 using Millisampler.Coordinator.Security;
 using Millisampler.Coordinator.Storage;
 using Millisampler.Coordinator.Sweeps;
+using Millisampler.ServiceDefaults.Grpc;
 using Millisampler.ServiceDefaults.Security;
 
 namespace Millisampler.Coordinator;
@@ -72,7 +73,7 @@ public static class CoordinatorServiceCollectionExtensions
 
         services.AddTransportSecurity(configuration);
         services.AddCoordinatorAuthentication(configuration);
-        services.AddGrpc();
+        services.AddGuardedGrpc();
         services.AddSingleton<KestrelEndpoints>();
         services.AddSingleton<IConfigureOptions<KestrelServerOptions>>(sp => sp.GetRequiredService<KestrelEndpoints>());
         return services;

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -16,7 +17,7 @@ namespace Millisampler.ServiceDefaults;
 /// <summary>
 /// Set-up every Millisampler service shares: OpenTelemetry (Prometheus scraping endpoint, OTLP export when the
 /// standard <c>OTEL_*</c> variables ask for it), health checks (HTTP <c>/healthz</c> and <c>/readyz</c>,
-/// <c>grpc.health.v1</c>) and gRPC server reflection.
+/// <c>grpc.health.v1</c>) gRPC server reflection, and default log levels (<see cref="LogLevelDefaults"/>).
 /// </summary>
 public static class ServiceDefaultsExtensions
 {
@@ -51,6 +52,19 @@ public static class ServiceDefaultsExtensions
     ];
 
     /// <summary>
+    /// Default log levels, the lowest-priority configuration source, so they hold whatever directory a service is started
+    /// from (appsettings.json is read from the working directory) and any other source overrides them: the services'
+    /// own events at Information; the framework's per-request lines (ASP.NET Core, Kestrel, gRPC) at Warning.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string?> LogLevelDefaults = new Dictionary<string, string?>
+    {
+        ["Logging:LogLevel:Default"] = "Information",
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        ["Logging:LogLevel:Grpc"] = "Warning",
+        ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
+    };
+
+    /// <summary>
     /// Adds OpenTelemetry tracing and metrics (ASP.NET Core plus every <c>Millisampler.*</c> source and meter) with
     /// the Prometheus exporter, and the OTLP exporter when one of <see cref="OtlpEndpointVariables"/> is set (the
     /// exporter then reads every other <c>OTEL_*</c> setting itself); a liveness check; grpc.health.v1 and gRPC
@@ -60,6 +74,7 @@ public static class ServiceDefaultsExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
 
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = LogLevelDefaults });
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(builder.Environment.ApplicationName))
             .WithTracing(t => t

@@ -73,7 +73,7 @@ internal sealed class RunRecorder : IRunEngine, IDisposable
                 long waitNs = request.EndTaiNs - _clock.NowTaiNs();
                 if (waitNs > 0)
                 {
-                    await Task.Delay(TimeSpan.FromTicks(waitNs / 100) + ReadGrace, _time, cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(TimeNs.ToTimeSpan(waitNs) + ReadGrace, _time, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {

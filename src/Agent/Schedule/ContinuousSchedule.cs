@@ -54,7 +54,7 @@ internal sealed partial class ContinuousSchedule : BackgroundService
                 long waitNs = at - _clock.NowTaiNs();
                 if (waitNs > 0)
                 {
-                    await Task.Delay(TimeSpan.FromTicks(waitNs / 100), _time, stoppingToken).ConfigureAwait(false);
+                    await Task.Delay(TimeNs.ToTimeSpan(waitNs), _time, stoppingToken).ConfigureAwait(false);
                 }
 
                 Cycles++;

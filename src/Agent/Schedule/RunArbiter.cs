@@ -394,7 +394,7 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
 
         long cutAt = run.ArmAtTai <= local.Request.StartTaiNs ? _clock.NowTaiNs() : run.ArmAtTai;
         long delayNs = Math.Max(0, cutAt - _clock.NowTaiNs());
-        local.Preempt(Holder(run), cutAt, TimeSpan.FromTicks(delayNs / 100));
+        local.Preempt(Holder(run), cutAt, TimeNs.ToTimeSpan(delayNs));
         Log.LocalPreempted(_logger, local.Request.RunId, run.Request.RunId, cutAt);
     }
 
@@ -443,7 +443,7 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
         long waitNs = taiNs - _clock.NowTaiNs();
         if (waitNs > 0)
         {
-            await Task.Delay(TimeSpan.FromTicks(waitNs / 100), _time, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(TimeNs.ToTimeSpan(waitNs), _time, cancellationToken).ConfigureAwait(false);
         }
 
         cancellationToken.ThrowIfCancellationRequested();

@@ -6,6 +6,7 @@ using Millisampler.Agent.Registration;
 using Millisampler.Agent.Sampling;
 using Millisampler.Agent.Schedule;
 using Millisampler.Agent.Storage;
+using Millisampler.ServiceDefaults.Grpc;
 
 namespace Millisampler.Agent.Service;
 
@@ -75,7 +76,7 @@ public static class AgentServiceCollectionExtensions
         services.AddAgentHealthChecks();
 
         services.AddSingleton<IConfigureOptions<HostOptions>, ShutdownTimeoutSetup>();
-        services.AddGrpc();
+        services.AddGuardedGrpc();
         return services;
     }
 

@@ -5,6 +5,7 @@ using Millisampler.Cli.Connection;
 using Millisampler.Cli.Output;
 using Millisampler.Cli.Summary;
 using Millisampler.Common.Text;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Spectre.Console;
 
@@ -176,7 +177,7 @@ internal static class SweepsCommand
         };
         command.SetAction(async (r, ct) =>
         {
-            long end = r.GetValue(to) ?? (env.Clock.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+            long end = r.GetValue(to) ?? env.Clock.UnixNowNs();
             if (r.GetValue(from) is not null && r.GetValue(since) is not null)
             {
                 throw new UsageException("--from and --since: give only one");

@@ -98,7 +98,7 @@ internal sealed partial class RunScheduler
         }
         else
         {
-            using var budget = new CancellationTokenSource(TimeSpan.FromTicks(remainingNs / 100), _time);
+            using var budget = new CancellationTokenSource(TimeNs.ToTimeSpan(remainingNs), _time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, budget.Token);
             ResilienceContext context = ResilienceContextPool.Shared.Get(linked.Token);
             context.Properties.Set(AttemptsKey, attempts);
@@ -168,7 +168,7 @@ internal sealed partial class RunScheduler
                 throw new OperationCanceledException("No time left before the start instant.");
             }
 
-            TimeSpan timeout = TimeSpan.FromTicks(Math.Min(owner._options.ScheduleAttemptTimeout.Ticks, remainingNs / 100));
+            TimeSpan timeout = TimeNs.ToTimeSpan(Math.Min(TimeNs.Of(owner._options.ScheduleAttemptTimeout), remainingNs));
             long started = owner._time.GetTimestamp();
             try
             {

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 using Google.Protobuf;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Coordinator.Storage;
@@ -291,7 +292,7 @@ internal abstract partial class SqlStore : ISweepStore
         }
 
         await using DbCommand cmd = Command(connection, tx, "DELETE FROM sweep_summaries WHERE start_unix_ns < @cutoff;");
-        Add(cmd, "cutoff", NowNs() - (TimeSpan.FromDays(Options.SummaryRetentionDays).Ticks * 100));
+        Add(cmd, "cutoff", NowNs() - TimeNs.Of(TimeSpan.FromDays(Options.SummaryRetentionDays)));
         int deleted = await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         if (deleted > 0)
         {

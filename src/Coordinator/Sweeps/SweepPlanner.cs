@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Coordinator.Sweeps;
@@ -117,7 +118,7 @@ internal static class SweepPlanner
             return new SweepPlan([], [], []);
         }
 
-        long nowNs = ToUnixNs(now);
+        long nowNs = TimeNs.FromUnix(now);
         var due = new List<PlannedStart>();
         foreach (string rack in racks)
         {
@@ -129,7 +130,7 @@ internal static class SweepPlanner
                 long last = claimed.TryGetValue((rack, w.BinWidthNs), out long p) ? p : long.MinValue;
                 if (dueNs <= nowNs && last < period)
                 {
-                    due.Add(new PlannedStart(d.Name, rack, w.BinWidthNs, w.Bins, period, FromUnixNs(dueNs)));
+                    due.Add(new PlannedStart(d.Name, rack, w.BinWidthNs, w.Bins, period, TimeNs.ToUnix(dueNs)));
                 }
             }
         }
@@ -158,10 +159,6 @@ internal static class SweepPlanner
 
         return new SweepPlan(start, busy, over);
     }
-
-    public static long ToUnixNs(DateTimeOffset t) => (t - DateTimeOffset.UnixEpoch).Ticks * 100;
-
-    public static DateTimeOffset FromUnixNs(long ns) => DateTimeOffset.UnixEpoch + TimeSpan.FromTicks(ns / 100);
 
     private static long FloorDiv(long a, long b) => (a / b) - (((a % b) != 0 && ((a < 0) ^ (b < 0))) ? 1 : 0);
 

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Storage;
 
@@ -8,8 +9,8 @@ namespace Millisampler.Coordinator.Sweeps;
 internal sealed class SweepReporter
 {
     private const uint DefaultTop = 20;
-    private static readonly long Hour = TimeSpan.FromHours(1).Ticks * 100;
-    private static readonly long Day = TimeSpan.FromDays(1).Ticks * 100;
+    private static readonly long Hour = TimeNs.Of(TimeSpan.FromHours(1));
+    private static readonly long Day = TimeNs.Of(TimeSpan.FromDays(1));
 
     private readonly ISweepStore _store;
     private readonly TimeProvider _time;
@@ -22,7 +23,7 @@ internal sealed class SweepReporter
 
     public async Task<SweepReport> ReportAsync(SweepReportRequest request, CancellationToken cancellationToken)
     {
-        long to = request.ToUnixNs > 0 ? request.ToUnixNs : SweepPlanner.ToUnixNs(_time.GetUtcNow());
+        long to = request.ToUnixNs > 0 ? request.ToUnixNs : TimeNs.FromUnix(_time.GetUtcNow());
         long from = request.FromUnixNs > 0 ? request.FromUnixNs : to - (7 * Day);
         if (from >= to || from < 0)
         {

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Storage;
 
@@ -25,7 +26,7 @@ internal sealed class SweepService
     public async Task<Sweep> CreateAsync(CreateSweepRequest request, string requestedBy, CancellationToken cancellationToken)
     {
         SweepDefinition definition = SweepDefinitionValidator.Validate(request.Definition);
-        long now = SweepPlanner.ToUnixNs(_time.GetUtcNow());
+        long now = TimeNs.FromUnix(_time.GetUtcNow());
         var sweep = new Sweep { Definition = definition, CreatedAtUnixNs = now, UpdatedAtUnixNs = now, CreatedBy = requestedBy };
         if (!await _store.CreateSweepAsync(sweep, cancellationToken).ConfigureAwait(false))
         {

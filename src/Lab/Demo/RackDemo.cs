@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Millisampler.Common.Text;
+using Millisampler.Common.Time;
 
 namespace Millisampler.Lab;
 
@@ -176,7 +177,7 @@ public static class RackDemo
         var loneResult = await lone.ConfigureAwait(false);
         progress.Step($"traffic sent: incast {incastResults.Sum(r => r.BytesSent) / 1_000_000.0:F1} MB, lone burst {loneResult.BytesSent / 1_000_000.0:F1} MB; waiting for the coordinator to collect every host's run and analyse");
 
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60) + TimeSpan.FromTicks(length / 100);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60) + TimeNs.ToTimeSpan(length);
         string state = string.Empty;
         string lastShown = "{}";
         string lastReported = string.Empty;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Millisampler.Common.Time;
 
 namespace Millisampler.Lab;
 
@@ -38,7 +39,7 @@ public sealed record BurstResult(long ScheduledTaiNs, IReadOnlyList<BurstSenderR
     public long BytesSent => Senders.Sum(s => s.BytesSent);
 
     /// <summary>From the scheduled instant until the last sender completed.</summary>
-    public TimeSpan Duration => Senders.Count == 0 ? TimeSpan.Zero : TimeSpan.FromTicks((Senders.Max(s => s.CompletedTaiNs) - ScheduledTaiNs) / 100);
+    public TimeSpan Duration => Senders.Count == 0 ? TimeSpan.Zero : TimeNs.ToTimeSpan((Senders.Max(s => s.CompletedTaiNs) - ScheduledTaiNs));
 }
 
 /// <summary>

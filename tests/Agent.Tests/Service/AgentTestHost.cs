@@ -138,7 +138,12 @@ internal sealed class LogSink : ILoggerProvider
 {
     private readonly ConcurrentQueue<(string Category, EventId Id, string Message)> _entries = new();
 
+    private readonly ConcurrentQueue<(LogLevel Level, string Category, string Message, Exception? Exception)> _all = new();
+
     public IReadOnlyList<(string Category, EventId Id, string Message)> Entries => [.. _entries];
+
+    /// <summary>Every entry with its level and exception, to check that nothing logged a stack trace.</summary>
+    public IReadOnlyList<(LogLevel Level, string Category, string Message, Exception? Exception)> All => [.. _all];
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
@@ -152,7 +157,11 @@ internal sealed class LogSink : ILoggerProvider
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            sink._entries.Enqueue((category, eventId, formatter(state, exception)));
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            string message = formatter(state, exception);
+            sink._entries.Enqueue((category, eventId, message));
+            sink._all.Enqueue((logLevel, category, message, exception));
+        }
     }
 }

@@ -2,10 +2,12 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Api;
 using Millisampler.ServiceDefaults.Security;
+using Millisampler.Tests.Fuzz;
 
 namespace Millisampler.Coordinator.Tests.Infrastructure;
 
@@ -17,9 +19,10 @@ internal sealed class TestCoordinator : IAsyncDisposable
 {
     private readonly List<FakeAgent> _agents = [];
 
-    private TestCoordinator(WebApplication app, string databasePath, bool ownsDatabase, bool secure)
+    private TestCoordinator(WebApplication app, string databasePath, bool ownsDatabase, bool secure, CapturedLogs logs)
     {
         App = app;
+        Logs = logs;
         DatabasePath = databasePath;
         OwnsDatabase = ownsDatabase;
         Secure = secure;
@@ -45,6 +48,9 @@ internal sealed class TestCoordinator : IAsyncDisposable
     public static TaiClock Clock { get; } = new TimeProviderTaiClock(TimeProvider.System, 37);
 
     public WebApplication App { get; }
+
+    /// <summary>Everything the coordinator logged (at the levels its arguments set).</summary>
+    public CapturedLogs Logs { get; }
 
     public string DatabasePath { get; }
 
@@ -88,10 +94,15 @@ internal sealed class TestCoordinator : IAsyncDisposable
             "--Logging:LogLevel:Millisampler=Warning",
             .. extraArgs,
         ];
-        WebApplication app = CoordinatorApp.Build(args, b => b.Services.AddSingleton(Clock));
+        var logs = new CapturedLogs();
+        WebApplication app = CoordinatorApp.Build(args, b =>
+        {
+            b.Services.AddSingleton(Clock);
+            b.Logging.AddProvider(logs);
+        });
         Assert.Empty(CoordinatorApp.ValidateConfiguration(app.Services));
         await app.StartAsync();
-        return new TestCoordinator(app, databasePath, owns, secure);
+        return new TestCoordinator(app, databasePath, owns, secure, logs);
     }
 
     /// <summary>Starts <paramref name="count"/> fake agents named h01.. in <paramref name="rack"/> and registers them.</summary>

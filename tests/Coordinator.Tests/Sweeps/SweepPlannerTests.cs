@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Sweeps;
 
@@ -82,7 +83,7 @@ public sealed class SweepPlannerTests
         Sweep sweep = NewSweep(SweepAlignment.FleetSynchronized);
         string[] racks = Racks(5);
         DateTimeOffset justBefore = T0 + TimeSpan.FromMinutes(10) - TimeSpan.FromTicks(1);
-        var claimed = racks.ToDictionary(r => (r, 1_000_000L), _ => SweepPlanner.CurrentPeriod(sweep.Definition, "r000", 0, SweepPlanner.ToUnixNs(justBefore)));
+        var claimed = racks.ToDictionary(r => (r, 1_000_000L), _ => SweepPlanner.CurrentPeriod(sweep.Definition, "r000", 0, TimeNs.FromUnix(justBefore)));
 
         Assert.Empty(SweepPlanner.Plan(sweep, racks, claimed, NoneBusy, 0, justBefore).Start);
         SweepPlan plan = SweepPlanner.Plan(sweep, racks, claimed, NoneBusy, 0, T0 + TimeSpan.FromMinutes(10));
@@ -117,8 +118,8 @@ public sealed class SweepPlannerTests
         Assert.Equal((7 * 10 * Minute) + jitters[7], due);
         // Not due before its jittered instant, due from it on.
         var claimed = new Dictionary<(string, long), long> { [("r1", 1_000_000)] = 6 };
-        Assert.Empty(SweepPlanner.Plan(sweep, ["r1"], claimed, NoneBusy, 0, SweepPlanner.FromUnixNs(due - 100)).Start);
-        Assert.Single(SweepPlanner.Plan(sweep, ["r1"], claimed, NoneBusy, 0, SweepPlanner.FromUnixNs(due)).Start);
+        Assert.Empty(SweepPlanner.Plan(sweep, ["r1"], claimed, NoneBusy, 0, TimeNs.ToUnix(due - 100)).Start);
+        Assert.Single(SweepPlanner.Plan(sweep, ["r1"], claimed, NoneBusy, 0, TimeNs.ToUnix(due)).Start);
     }
 
     [Fact]
@@ -164,7 +165,7 @@ public sealed class SweepPlannerTests
     {
         Sweep sweep = NewSweep(SweepAlignment.FleetSynchronized);
         var claimed = new Dictionary<(string, long), long> { [("r1", 1_000_000)] = 100 };
-        DateTimeOffset muchLater = SweepPlanner.FromUnixNs(105 * 10 * Minute) + TimeSpan.FromMinutes(1);
+        DateTimeOffset muchLater = TimeNs.ToUnix(105 * 10 * Minute) + TimeSpan.FromMinutes(1);
 
         PlannedStart s = Assert.Single(SweepPlanner.Plan(sweep, ["r1"], claimed, NoneBusy, 0, muchLater).Start);
         Assert.Equal(105, s.Period);

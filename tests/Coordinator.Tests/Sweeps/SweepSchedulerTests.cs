@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Membership;
 using Millisampler.Coordinator.Storage;
@@ -50,7 +51,7 @@ internal sealed class FakeSweepCaptures : ISweepCaptures
         {
             foreach ((string id, (PlannedStart s, TaskCompletionSource<SweepSummary?> done)) in _running)
             {
-                done.TrySetResult(new SweepSummary { CaptureId = id, Sweep = s.Sweep, Rack = s.Rack, BinWidthNs = s.BinWidthNs, StartUnixNs = SweepPlanner.ToUnixNs(s.DueAt) });
+                done.TrySetResult(new SweepSummary { CaptureId = id, Sweep = s.Sweep, Rack = s.Rack, BinWidthNs = s.BinWidthNs, StartUnixNs = TimeNs.FromUnix(s.DueAt) });
             }
 
             _running.Clear();
@@ -151,7 +152,7 @@ public abstract class SweepSchedulerTests : IAsyncLifetime
 
         await store.SetPausedAsync("s", false, default);
         PlannedStart s = Assert.Single((await scheduler.TickAsync(default)).Started);
-        Assert.Equal(SweepPlanner.CurrentPeriod(NewSweep().Definition, "r1", 0, SweepPlanner.ToUnixNs(Time.GetUtcNow())), s.Period);
+        Assert.Equal(SweepPlanner.CurrentPeriod(NewSweep().Definition, "r1", 0, TimeNs.FromUnix(Time.GetUtcNow())), s.Period);
         captures.FinishAll();
         await scheduler.DrainAsync();
     }
