@@ -86,7 +86,7 @@ public sealed class SecuredUiTests(HeadlessChromium browser, SecureSeededCoordin
         try
         {
             browser.Driver.ExecuteCdpCommand("Network.enable", []);
-            browser.Driver.ExecuteCdpCommand("Network.setExtraHTTPHeaders", new Dictionary<string, object>
+            browser.Driver.ExecuteCdpCommand("Network.setExtraHTTPHeaders", new Dictionary<string, object?>
             {
                 ["headers"] = new Dictionary<string, object> { ["Authorization"] = "Bearer " + coordinator.Token("vic", "viewer") },
             });
@@ -99,9 +99,11 @@ public sealed class SecuredUiTests(HeadlessChromium browser, SecureSeededCoordin
         }
         finally
         {
-            browser.Driver.ExecuteCdpCommand("Network.setExtraHTTPHeaders", new Dictionary<string, object> { ["headers"] = new Dictionary<string, object>() });
+            browser.Driver.ExecuteCdpCommand("Network.setExtraHTTPHeaders", new Dictionary<string, object?> { ["headers"] = new Dictionary<string, object>() });
         }
 
+        // A fresh document (the same URL would only change the fragment and keep the drawn page).
+        browser.Driver.Navigate().GoToUrl("about:blank");
         browser.Driver.Navigate().GoToUrl(url);
         Assert.Empty(browser.Driver.FindElements(By.CssSelector("body[data-ms-ready='true']")));
         Assert.DoesNotContain(PlantedRack.RefusedHost, browser.Driver.PageSource, StringComparison.Ordinal);
