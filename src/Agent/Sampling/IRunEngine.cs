@@ -32,6 +32,17 @@ public interface IRunEngine
 
     /// <summary>The kernel program's diagnostics counters, summed over CPUs, since it was loaded.</summary>
     KernelDiagnostics ReadDiagnostics();
+
+    /// <summary>The look-back rings the kernel keeps; empty when the recorder is off (the default for engines without one).</summary>
+    IReadOnlyList<LookbackRing> LookbackRings => [];
+
+    /// <summary>
+    /// Reads the absolute bins [StartTaiNs / BinWidthNs, + Bins) of <paramref name="request"/> out of the look-back ring of
+    /// that width, summed over CPUs, as a complete run. Reads memory only; safe beside a recording run. Throws
+    /// <see cref="WindowUnavailableException"/> when the window cannot be read here, <see cref="ArgumentOutOfRangeException"/>
+    /// for a window no ring could hold (too many bins).
+    /// </summary>
+    Run ReadWindow(RunRequest request) => throw new WindowUnavailableException("the look-back recorder is off on this host");
 }
 
 /// <summary>One hook of the program: <paramref name="Direction"/> "ingress" or "egress", <paramref name="AttachMode"/> "tcx" or "clsact"; <paramref name="Detail"/> says why it is not attached.</summary>

@@ -1,5 +1,6 @@
 using Millisampler.Agent.Bpf;
 using Millisampler.Agent.Clock;
+using Millisampler.Common.Text;
 using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 
@@ -54,6 +55,34 @@ internal sealed class RunRecorder : IRunEngine, IDisposable
     public uint CpuCount => (uint)_sampler.PossibleCpus;
 
     public uint MaxBins => _sampler.MaxBins;
+
+    public IReadOnlyList<LookbackRing> LookbackRings =>
+        _sampler.Lookback is { } ring ? [new LookbackRing { BinWidthNs = ring.BinWidthNs, DepthBins = ring.DepthBins }] : [];
+
+    public Run ReadWindow(RunRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var ring = _sampler.Lookback ?? throw new WindowUnavailableException("the look-back recorder is off on this host (Agent:Lookback:Enabled)");
+        if (request.BinWidthNs != ring.BinWidthNs)
+        {
+            throw new WindowUnavailableException($"no look-back ring of width {DurationText.Format(request.BinWidthNs)} here; this host keeps {ring.DepthBins} bins of {DurationText.Format(ring.BinWidthNs)}");
+        }
+
+        var clockAtRead = _clock.ReadState(_sampler.Clock);
+        long readStarted = _time.GetTimestamp();
+        RunSeriesReadout readout;
+        try
+        {
+            readout = _sampler.ReadRing(request.StartTaiNs / request.BinWidthNs, request.Bins);
+        }
+        catch (LookbackWindowException e)
+        {
+            throw new WindowUnavailableException(e.Message);
+        }
+
+        Agent.Observability.ReadoutDuration.Record(_time.GetElapsedTime(readStarted).TotalSeconds);
+        return Build(request, clockAtRead, readout, request.Bins, RunStatus.Complete, "");
+    }
 
     /// <summary>Records the run; <paramref name="armed"/> is called once the kernel is armed.</summary>
     public async Task<Run> RecordAsync(RunRequest request, CancellationToken cancellationToken, Action? armed = null)

@@ -45,5 +45,13 @@ internal sealed partial class RunArbiter
         [LoggerMessage(EventId = 2310, EventName = "RunStopTimedOut", Level = LogLevel.Error,
             Message = "Shutdown timed out with {Runs} run(s) not stored")]
         public static partial void StopTimedOut(ILogger logger, int runs);
+
+        [LoggerMessage(EventId = 2311, EventName = "WindowRead", Level = LogLevel.Information,
+            Message = "Look-back window {RunId} from {Requester} read: first bin {FirstBin}, {Bins} x {BinWidth}")]
+        public static partial void WindowRead(ILogger logger, string runId, string requester, long firstBin, uint bins, string binWidth);
+
+        [LoggerMessage(EventId = 2312, EventName = "WindowRejected", Level = LogLevel.Warning,
+            Message = "Look-back window {RunId} from {Requester} refused ({Rejection}): {Reason}")]
+        public static partial void WindowRejected(ILogger logger, string runId, string requester, ScheduleRejection rejection, string reason);
     }
 }

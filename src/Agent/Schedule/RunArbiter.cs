@@ -180,10 +180,10 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
         return await _store.TryGetAsync(runId, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Records that a coordinator fetched its run: retention may delete it again.</summary>
+    /// <summary>Records that a coordinator fetched its run (or a look-back window it read): retention may delete it again.</summary>
     public async Task MarkFetchedAsync(Run run, CancellationToken cancellationToken)
     {
-        if (run.Origin != RunOrigin.Coordinator || !_store.IsPinned(run.RunId))
+        if (run.Origin is not (RunOrigin.Coordinator or RunOrigin.Lookback) || !_store.IsPinned(run.RunId))
         {
             return;
         }
@@ -536,6 +536,7 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
         RunOrigin.Coordinator => "coordinator",
         RunOrigin.Schedule => "continuous-schedule",
         RunOrigin.Local => "local",
+        RunOrigin.Lookback => "look-back",
         _ => "unknown-origin",
     };
 

@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
+using Millisampler.Agent.Clock;
 using Millisampler.Agent.Sampling;
 using Millisampler.Agent.Schedule;
 using Millisampler.Agent.Storage;
@@ -12,6 +13,7 @@ internal sealed partial class AgentGrpcService(
     RunArbiter runs,
     RunStore store,
     HostIdentity identity,
+    HostClock clock,
     AgentAddress address,
     TimeProvider time,
     IOptions<RunStoreOptions> storeOptions,
@@ -25,6 +27,7 @@ internal sealed partial class AgentGrpcService(
 
     public override Task<AgentInfo> GetInfo(GetInfoRequest request, ServerCallContext context)
     {
+        long receivedTai = clock.NowTaiNs();
         var limits = runs.Limits;
         var info = new AgentInfo
         {
@@ -41,11 +44,14 @@ internal sealed partial class AgentGrpcService(
             Address = address.Resolve(),
         };
         info.Interfaces.AddRange(identity.Interfaces);
+        info.LookbackRings.AddRange(runs.Engine.LookbackRings);
+        info.ClockSample = Sample(receivedTai);
         return Task.FromResult(info);
     }
 
     public override async Task<ScheduleRunResponse> ScheduleRun(ScheduleRunRequest request, ServerCallContext context)
     {
+        long receivedTai = clock.NowTaiNs();
         long received = time.GetTimestamp();
         var decision = await runs.ScheduleAsync(request, received, context.CancellationToken).ConfigureAwait(false);
         if (!decision.Accepted)
@@ -59,8 +65,33 @@ internal sealed partial class AgentGrpcService(
             StartTaiNs = request.StartTaiNs,
             Duplicate = decision.Duplicate,
             Clock = decision.Clock,
+            ClockSample = Sample(receivedTai),
         };
     }
+
+    public override async Task<Run> ReadWindow(ReadWindowRequest request, ServerCallContext context)
+    {
+        WindowDecision decision;
+        try
+        {
+            decision = await runs.ReadWindowAsync(request, context.CancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            // The read goes on and is stored: a retry with the same run_id gets it.
+            throw new RpcException(new Status(StatusCode.Cancelled, $"ReadWindow for run '{request.RunId}' was cancelled or its deadline passed; retry with the same run_id"));
+        }
+
+        if (!decision.Accepted)
+        {
+            throw new RpcException(new Status(ToStatus(decision.Rejection), decision.Message));
+        }
+
+        return decision.Run!;
+    }
+
+    /// <summary>The agent's timestamps of this call: TAI at the handler's entry and just before it answers.</summary>
+    private ClockSample Sample(long receivedTai) => new() { ReceiveTaiNs = receivedTai, TransmitTaiNs = clock.NowTaiNs() };
 
     public override async Task<Run> GetRun(GetRunRequest request, ServerCallContext context)
     {

@@ -104,6 +104,9 @@ public sealed class AgentOptions
     /// <summary>How long shutdown may take (cut the armed run short, store it, detach). Default 15 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>The in-kernel look-back ring (section <c>Agent:Lookback</c>).</summary>
+    public LookbackOptions Lookback { get; set; } = new();
+
     /// <summary>The continuous schedule (section <c>Agent:Schedule</c>).</summary>
     public ScheduleOptions Schedule { get; set; } = new();
 

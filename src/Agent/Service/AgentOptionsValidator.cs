@@ -147,7 +147,28 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         }
 
         CheckSchedule(o, errors);
+        CheckLookback(o, errors);
         return errors;
+    }
+
+    private static void CheckLookback(AgentOptions o, List<string> errors)
+    {
+        var l = o.Lookback;
+        const string S = AgentOptions.SectionName + ":" + nameof(AgentOptions.Lookback) + ":";
+        if (!l.Enabled)
+        {
+            return;
+        }
+
+        if (l.BinWidthNs is < 10_000 or > 1_000_000_000)
+        {
+            errors.Add($"{S}{nameof(l.BinWidth)}: {l.BinWidth} must be 10 µs..1 s (00:00:00.00001..00:00:01).");
+        }
+
+        if (l.DepthBins is < 64 or > 65536 || !uint.IsPow2(l.DepthBins))
+        {
+            errors.Add($"{S}{nameof(l.DepthBins)}: {l.DepthBins} must be a power of two in 64..65536 (slots per CPU; 4096 keeps 4.1 s at 1 ms).");
+        }
     }
 
     private static void CheckSchedule(AgentOptions o, List<string> errors)

@@ -45,7 +45,7 @@ public static class AgentServiceCollectionExtensions
             {
                 Interfaces = o.Interfaces,
                 AttachMode = o.AttachMode,
-                Load = new SamplerLoadOptions { MaxBins = o.MaxBins },
+                Load = new SamplerLoadOptions { MaxBins = o.MaxBins, Lookback = o.Lookback.ToRing() },
                 CrossRegionRttThresholdUs = o.CrossRegionRttThresholdUs,
                 RegionPrefixes = o.RegionPrefixes.Select(RegionPrefix.Parse).ToList(),
             };

@@ -44,4 +44,25 @@ public sealed class AgentConfigurationTests
 
         Assert.Empty(AgentApp.ValidateConfiguration(app.Services));
     }
+
+    [Theory]
+    [InlineData("--Agent:Lookback:DepthBins=1000", "Agent:Lookback:DepthBins: 1000 must be a power of two in 64..65536")]
+    [InlineData("--Agent:Lookback:DepthBins=32", "Agent:Lookback:DepthBins: 32 must be a power of two in 64..65536")]
+    [InlineData("--Agent:Lookback:BinWidth=00:00:00.000001", "Agent:Lookback:BinWidth: 00:00:00.0000010 must be 10 µs..1 s")]
+    [InlineData("--Agent:Lookback:BinWidth=00:00:02", "Agent:Lookback:BinWidth: 00:00:02 must be 10 µs..1 s")]
+    public void ValidateConfiguration_ImpossibleLookbackRing_NamesTheKeyAndRange(string setting, string expected)
+    {
+        using var app = AgentApp.Build(["--Agent:Interfaces:0=eth0", "--Security:Insecure=true", setting]);
+
+        var error = Assert.Single(AgentApp.ValidateConfiguration(app.Services));
+        Assert.StartsWith(expected, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ValidateConfiguration_LookbackOff_ShapeNotChecked()
+    {
+        using var app = AgentApp.Build(["--Agent:Interfaces:0=eth0", "--Security:Insecure=true", "--Agent:Lookback:Enabled=false", "--Agent:Lookback:DepthBins=3"]);
+
+        Assert.Empty(AgentApp.ValidateConfiguration(app.Services));
+    }
 }

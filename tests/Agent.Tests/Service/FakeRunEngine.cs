@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Time.Testing;
+using Millisampler.Agent.Bpf;
 using Millisampler.Agent.Clock;
 using Millisampler.Agent.Sampling;
 using Millisampler.Agent.Schedule;
@@ -49,6 +50,47 @@ internal sealed class FakeRunEngine(FakeHostClock clock, FakeTimeProvider time, 
     ];
 
     public KernelDiagnostics ReadDiagnostics() => new(1, 2, 3, 0);
+
+    /// <summary>The ring this fake "keeps": 1 ms × 4096 like the default; null acts as a recorder switched off.</summary>
+    public LookbackRingOptions? Ring { get; set; } = new();
+
+    /// <summary>Windows read so far.</summary>
+    public int WindowReads => _windowReads;
+
+    private int _windowReads;
+
+    public IReadOnlyList<LookbackRing> LookbackRings => Ring is { } r ? [new LookbackRing { BinWidthNs = r.BinWidthNs, DepthBins = r.DepthBins }] : [];
+
+    /// <summary>
+    /// No kernel memory: the window rule is the real one (<see cref="LookbackWindow.Check"/> on the fake clock), the
+    /// series synthetic, bin i's ingress packets equal to its absolute bin number mod 1000 (so tests see which bins came back).
+    /// </summary>
+    public Run ReadWindow(RunRequest request)
+    {
+        var ring = Ring ?? throw new WindowUnavailableException("the look-back recorder is off on this host (Agent:Lookback:Enabled)");
+        if (request.BinWidthNs != ring.BinWidthNs)
+        {
+            throw new WindowUnavailableException($"no look-back ring of width {request.BinWidthNs} ns here");
+        }
+
+        long first = request.StartTaiNs / request.BinWidthNs;
+        try
+        {
+            LookbackWindow.Check(ring, first, request.Bins, clock.NowTaiNs() / ring.BinWidthNs);
+        }
+        catch (LookbackWindowException e)
+        {
+            throw new WindowUnavailableException(e.Message);
+        }
+
+        Interlocked.Increment(ref _windowReads);
+        var run = Synthetic(request, identity, request.Bins, RunStatus.Complete, clock.ReadState(ClockSource));
+        for (int i = 0; i < request.Bins; i++)
+        {
+            run.Series.IngressPackets[i] = (ulong)((first + i) % 1000);
+        }
+        return run;
+    }
 
     /// <summary>Runs armed so far, in order, with the fake TAI instant of arming.</summary>
     public IReadOnlyList<(RunRequest Request, long ArmedAtTaiNs)> Arms => [.. _arms];
