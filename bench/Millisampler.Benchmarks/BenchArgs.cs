@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Millisampler.Benchmarks;
 
-/// <summary>What every benchmark needs: its integer options and nearest-rank percentiles.</summary>
+/// <summary>What every benchmark needs: its integer and text options and nearest-rank percentiles.</summary>
 internal static class BenchArgs
 {
     /// <summary>The integer after <paramref name="name"/> in <paramref name="args"/>, or <paramref name="fallback"/> when absent.</summary>
@@ -17,6 +17,13 @@ internal static class BenchArgs
         return int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out int v) && v >= 0
             ? v
             : throw new ArgumentException($"{name}: '{args[i + 1]}' must be a whole number ≥ 0");
+    }
+
+    /// <summary>The text after <paramref name="name"/> in <paramref name="args"/>, or <paramref name="fallback"/> when absent.</summary>
+    public static string String(string[] args, string name, string fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i < 0 || i + 1 >= args.Length ? fallback : args[i + 1];
     }
 
     /// <summary>Nearest-rank percentile (0–100) of <paramref name="values"/>; 0 when there are none.</summary>

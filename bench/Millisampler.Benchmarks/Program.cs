@@ -5,6 +5,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
 {
     ["sampler"] = SamplerBenchmark.Run,
     ["analysis"] = AnalysisBenchmark.Run,
+    ["analysis-scale"] = AnalysisScaleBenchmark.Run,
     ["store"] = StoreBenchmark.Run,
     ["coordinator"] = CoordinatorBenchmark.Run,
     ["agent"] = AgentBenchmark.Run,

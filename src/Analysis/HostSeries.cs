@@ -26,7 +26,10 @@ public sealed record HostSeries(
 /// <summary>Thresholds of a rack analysis. Defaults and their reasons: docs/analysis.md.</summary>
 /// <param name="BurstThreshold">θ: a bin is in a burst when utilization ≥ θ; 0 &lt; θ ≤ 1.</param>
 /// <param name="EventMinHosts">k: a bin belongs to a synchronized event when at least k hosts burst in it; k ≥ 2.</param>
-public sealed record AnalysisOptions(double BurstThreshold = 0.5, int EventMinHosts = 2)
+/// <param name="MaxParallelism">
+/// Threads the host scan may use; 0 = one per processor. The result does not depend on it.
+/// </param>
+public sealed record AnalysisOptions(double BurstThreshold = 0.5, int EventMinHosts = 2, int MaxParallelism = 0)
 {
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the field and its allowed range.</summary>
     public void Validate()
@@ -42,6 +45,12 @@ public sealed record AnalysisOptions(double BurstThreshold = 0.5, int EventMinHo
         {
             throw new ArgumentOutOfRangeException(nameof(EventMinHosts), EventMinHosts,
                 "EventMinHosts must be at least 2: one host alone cannot contend with itself.");
+        }
+
+        if (MaxParallelism < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxParallelism), MaxParallelism,
+                "MaxParallelism must be 0 (one thread per processor) or more.");
         }
     }
 }

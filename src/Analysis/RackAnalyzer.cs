@@ -27,24 +27,43 @@ public static class RackAnalyzer
         int bins = sorted.Length == 0 ? 0 : sorted[0].IngressBytes.Length;
         double theta = options.BurstThreshold;
 
-        // Temporaries come from the pool; only the results are allocated.
-        int[] diff = ArrayPool<int>.Shared.Rent(bins + 1);
-        ulong[] rackBytes = ArrayPool<ulong>.Shared.Rent(bins);
+        // Hosts are scanned in parallel parts, each with its own scratch (pooled); the parts are summed after.
+        int parts = PartCount(options.MaxParallelism, sorted.Length, bins);
+        var scans = new HostScan[parts];
         int[] lastEventOfHost = ArrayPool<int>.Shared.Rent(sorted.Length);
-        var bursts = new BurstBuffer();
         try
         {
-            Array.Clear(diff, 0, bins + 1);
-            Array.Clear(rackBytes, 0, bins);
+            for (int p = 0; p < parts; p++)
+            {
+                scans[p] = new HostScan(bins);
+            }
+
+            if (parts == 1)
+            {
+                scans[0].Scan(sorted, 0, sorted.Length, binWidthNs, theta);
+            }
+            else
+            {
+                Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
+                    scans[p].Scan(sorted, sorted.Length * p / parts, sorted.Length * (p + 1) / parts, binWidthNs, theta));
+            }
+
+            int[] diff = scans[0].Diff;
+            ulong[] rackBytes = scans[0].RackBytes;
+            BurstBuffer bursts = scans[0].Bursts;
+            for (int p = 1; p < parts; p++)
+            {
+                Add(diff, scans[p].Diff, bins + 1);
+                Add(rackBytes, scans[p].RackBytes, bins);
+                bursts.AddRange(scans[p].Bursts.Span);
+            }
 
             int maxCovered = 0;
             double rackCapacity = 0;
-            for (int h = 0; h < sorted.Length; h++)
+            foreach (HostSeries s in sorted)
             {
-                HostSeries s = sorted[h];
                 rackCapacity += s.LinkSpeedBitsPerSecond;
                 maxCovered = Math.Max(maxCovered, s.BinsCovered);
-                FindBursts(h, s, binWidthNs, theta, bursts, diff, rackBytes);
             }
 
             int[] contention = new int[bins];
@@ -56,31 +75,35 @@ public static class RackAnalyzer
             }
 
             // Stable order for callers: start bin, then host name (host indices follow name order).
-            bursts.Span.Sort(static (x, y) => x.Start != y.Start ? x.Start.CompareTo(y.Start) : x.Host.CompareTo(y.Host));
+            bursts.SortByStartThenHost(sorted.Length, bins);
 
             var burstInfos = new BurstInfo[bursts.Count];
-            for (int i = 0; i < bursts.Count; i++)
+            ForEachRange(parts, bursts.Count, (_, from, to) =>
             {
-                ref BurstAccumulator a = ref bursts.Span[i];
-                int max = 0;
-                long sum = 0;
-                for (int b = a.Start; b < a.Start + a.Length; b++)
+                ReadOnlySpan<BurstAccumulator> span = bursts.Span;
+                for (int i = from; i < to; i++)
                 {
-                    int others = contention[b] - 1;
-                    sum += others;
-                    if (others > max)
+                    ref readonly BurstAccumulator a = ref span[i];
+                    int max = 0;
+                    long sum = 0;
+                    for (int b = a.Start; b < a.Start + a.Length; b++)
                     {
-                        max = others;
+                        int others = contention[b] - 1;
+                        sum += others;
+                        if (others > max)
+                        {
+                            max = others;
+                        }
                     }
-                }
 
-                burstInfos[i] = new BurstInfo(sorted[a.Host].Host, a.Start, a.Length, a.Bytes, a.PeakUtilization,
-                    a.CeBytes, a.RetransmitBytes, a.PeakConnections, max, (double)sum / a.Length);
-            }
+                    burstInfos[i] = new BurstInfo(sorted[a.Host].Host, a.Start, a.Length, a.Bytes, a.PeakUtilization,
+                        a.CeBytes, a.RetransmitBytes, a.PeakConnections, max, (double)sum / a.Length);
+                }
+            });
 
             ContentionLevelInfo[] levels = BuildLevels(contention, maxCovered, burstInfos);
             SyncEventInfo[] events = BuildEvents(sorted, bursts, contention, rackBytes, binWidthNs,
-                options.EventMinHosts, rackCapacity, lastEventOfHost);
+                options.EventMinHosts, rackCapacity, lastEventOfHost, parts);
 
             var untrusted = new List<string>();
             foreach (HostSeries s in sorted)
@@ -96,10 +119,58 @@ public static class RackAnalyzer
         }
         finally
         {
-            bursts.Dispose();
-            ArrayPool<int>.Shared.Return(diff);
-            ArrayPool<ulong>.Shared.Return(rackBytes);
+            foreach (HostScan? scan in scans)
+            {
+                scan?.Dispose();
+            }
+
             ArrayPool<int>.Shared.Return(lastEventOfHost);
+        }
+    }
+
+    /// <summary>Below this many host-bins one thread is faster than starting more.</summary>
+    private const long ParallelMinHostBins = 1 << 20;
+
+    private static int PartCount(int maxParallelism, int hosts, int bins)
+    {
+        int limit = maxParallelism == 0 ? Environment.ProcessorCount : maxParallelism;
+        if ((long)hosts * bins < ParallelMinHostBins)
+        {
+            return 1;
+        }
+
+        return Math.Max(1, Math.Min(limit, hosts));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(part, from, to) over [0, count) in <paramref name="parts"/> contiguous ranges,
+    /// in parallel when more than one.
+    /// </summary>
+    private static void ForEachRange(int parts, int count, Action<int, int, int> body)
+    {
+        if (parts <= 1 || count < parts)
+        {
+            body(0, 0, count);
+            return;
+        }
+
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts },
+            p => body(p, (int)((long)count * p / parts), (int)((long)count * (p + 1) / parts)));
+    }
+
+    private static void Add(int[] into, int[] from, int length)
+    {
+        for (int i = 0; i < length; i++)
+        {
+            into[i] += from[i];
+        }
+    }
+
+    private static void Add(ulong[] into, ulong[] from, int length)
+    {
+        for (int i = 0; i < length; i++)
+        {
+            into[i] += from[i];
         }
     }
 
@@ -157,54 +228,127 @@ public static class RackAnalyzer
         }
     }
 
-    private static void FindBursts(int hostIndex, HostSeries s, long binWidthNs, double theta,
-        BurstBuffer bursts, int[] diff, ulong[] rackBytes)
+    /// <summary>
+    /// One part of the host scan: finds each host's bursts (runs of bins at utilization ≥ θ) and adds its bytes
+    /// to the rack's per-bin sum. Bins are taken in chunks across all of the part's hosts, so the per-bin scratch
+    /// of a chunk stays in cache while every host passes over it; a host's open burst carries over the chunk edge.
+    /// </summary>
+    private sealed class HostScan : IDisposable
     {
-        // Bits the link can carry in one bin; C·binWidthNs is exact for round speeds and widths.
-        double capacityBits = s.LinkSpeedBitsPerSecond * binWidthNs / 1e9;
-        ulong[] bytes = s.IngressBytes;
-        var current = default(BurstAccumulator);
-        bool inBurst = false;
+        private const int ChunkBins = 4096;
 
-        // Bins at or past BinsCovered are missing: never part of a burst, never counted.
-        for (int b = 0; b < s.BinsCovered; b++)
+        public HostScan(int bins)
         {
-            ulong v = bytes[b];
-            rackBytes[b] += v;
-            double u = 8.0 * v / capacityBits;
-            if (u >= theta)
+            Diff = ArrayPool<int>.Shared.Rent(bins + 1);
+            RackBytes = ArrayPool<ulong>.Shared.Rent(bins);
+            Array.Clear(Diff, 0, bins + 1);
+            Array.Clear(RackBytes, 0, bins);
+        }
+
+        /// <summary>+1 where a burst starts, −1 where it ends; its running sum is the contention.</summary>
+        public int[] Diff { get; }
+
+        /// <summary>Bytes of the part's hosts per bin.</summary>
+        public ulong[] RackBytes { get; }
+
+        public BurstBuffer Bursts { get; } = new();
+
+        public void Scan(HostSeries[] sorted, int first, int end, long binWidthNs, double theta)
+        {
+            int count = end - first;
+            if (count <= 0)
             {
-                if (!inBurst)
+                return;
+            }
+
+            var open = new BurstAccumulator[count];
+            var inBurst = new bool[count];
+            var cut = new ulong[count];
+            var capacityBits = new double[count];
+            int longest = 0;
+            for (int i = 0; i < count; i++)
+            {
+                HostSeries s = sorted[first + i];
+
+                // Bits the link can carry in one bin; C·binWidthNs is exact for round speeds and widths.
+                capacityBits[i] = s.LinkSpeedBitsPerSecond * binWidthNs / 1e9;
+
+                // Bins of at most `cut` bytes are below θ beyond any rounding (a relative margin of 1e-9, where
+                // double rounding is 1e-16), so only bins above it pay for the exact utilization.
+                double below = Math.Floor(theta * capacityBits[i] / 8 * (1 - 1e-9));
+                cut[i] = below >= ulong.MaxValue ? ulong.MaxValue : (ulong)below;
+                longest = Math.Max(longest, s.BinsCovered);
+            }
+
+            // Bins at or past a host's BinsCovered are missing: never part of a burst, never counted.
+            for (int c0 = 0; c0 < longest; c0 += ChunkBins)
+            {
+                for (int i = 0; i < count; i++)
                 {
-                    inBurst = true;
-                    current = new BurstAccumulator { Host = hostIndex, Start = b };
+                    HostSeries s = sorted[first + i];
+                    int c1 = Math.Min(c0 + ChunkBins, s.BinsCovered);
+                    if (c1 > c0)
+                    {
+                        ScanBins(s, first + i, c0, c1, cut[i], capacityBits[i], theta, ref open[i], ref inBurst[i]);
+                    }
                 }
-
-                current.Length++;
-                current.Bytes += v;
-                current.CeBytes += s.IngressCeBytes[b];
-                current.RetransmitBytes += s.IngressRetransmitBytes[b];
-                current.PeakUtilization = Math.Max(current.PeakUtilization, u);
-                current.PeakConnections = Math.Max(current.PeakConnections, s.IngressConnections[b]);
             }
-            else if (inBurst)
+
+            for (int i = 0; i < count; i++)
             {
-                Close(ref current, bursts, diff);
-                inBurst = false;
+                if (inBurst[i])
+                {
+                    Close(ref open[i]);
+                }
             }
         }
 
-        if (inBurst)
+        private void ScanBins(HostSeries s, int hostIndex, int from, int to, ulong cut, double capacityBits, double theta,
+            ref BurstAccumulator current, ref bool inBurst)
         {
-            Close(ref current, bursts, diff);
-        }
-    }
+            ulong[] bytes = s.IngressBytes;
+            ulong[] rackBytes = RackBytes;
+            for (int b = from; b < to; b++)
+            {
+                ulong v = bytes[b];
+                rackBytes[b] += v;
+                double u;
+                if (v > cut && (u = 8.0 * v / capacityBits) >= theta)
+                {
+                    if (!inBurst)
+                    {
+                        inBurst = true;
+                        current = new BurstAccumulator { Host = hostIndex, Start = b };
+                    }
 
-    private static void Close(ref BurstAccumulator burst, BurstBuffer bursts, int[] diff)
-    {
-        bursts.Add(burst);
-        diff[burst.Start]++;
-        diff[burst.Start + burst.Length]--;
+                    current.Length++;
+                    current.Bytes += v;
+                    current.CeBytes += s.IngressCeBytes[b];
+                    current.RetransmitBytes += s.IngressRetransmitBytes[b];
+                    current.PeakUtilization = Math.Max(current.PeakUtilization, u);
+                    current.PeakConnections = Math.Max(current.PeakConnections, s.IngressConnections[b]);
+                }
+                else if (inBurst)
+                {
+                    Close(ref current);
+                    inBurst = false;
+                }
+            }
+        }
+
+        private void Close(ref BurstAccumulator burst)
+        {
+            Bursts.Add(burst);
+            Diff[burst.Start]++;
+            Diff[burst.Start + burst.Length]--;
+        }
+
+        public void Dispose()
+        {
+            Bursts.Dispose();
+            ArrayPool<int>.Shared.Return(Diff);
+            ArrayPool<ulong>.Shared.Return(RackBytes);
+        }
     }
 
     private static ContentionLevelInfo[] BuildLevels(int[] contention, int maxCovered, BurstInfo[] bursts)
@@ -253,7 +397,7 @@ public static class RackAnalyzer
     }
 
     private static SyncEventInfo[] BuildEvents(HostSeries[] sorted, BurstBuffer bursts, int[] contention,
-        ulong[] rackBytes, long binWidthNs, int k, double rackCapacity, int[] lastEventOfHost)
+        ulong[] rackBytes, long binWidthNs, int k, double rackCapacity, int[] lastEventOfHost, int parts)
     {
         // Runs of c[b] >= k.
         var starts = new List<int>();
@@ -299,6 +443,44 @@ public static class RackAnalyzer
             }
         }
 
+        // Each event's bytes, CE and retransmitted bytes over its member hosts and bins. Work items are
+        // (event, member) pairs, split into contiguous ranges; each range sums into its own totals (integer sums,
+        // so the order of addition does not change the result).
+        var firstItem = new int[starts.Count + 1];
+        for (int j = 0; j < starts.Count; j++)
+        {
+            hostsOfEvent[j].Sort();
+            firstItem[j + 1] = firstItem[j] + hostsOfEvent[j].Count;
+        }
+
+        int items = firstItem[^1];
+        var totals = new ulong[parts, starts.Count, 3];
+        ForEachRange(parts, items, (part, from, to) =>
+        {
+            int j = 0;
+            for (int item = from; item < to; item++)
+            {
+                while (firstItem[j + 1] <= item)
+                {
+                    j++;
+                }
+
+                HostSeries s = sorted[hostsOfEvent[j][item - firstItem[j]]];
+                int last = Math.Min(ends[j], s.BinsCovered);
+                ulong bytes = 0, ce = 0, retransmit = 0;
+                for (int b = starts[j]; b < last; b++)
+                {
+                    bytes += s.IngressBytes[b];
+                    ce += s.IngressCeBytes[b];
+                    retransmit += s.IngressRetransmitBytes[b];
+                }
+
+                totals[part, j, 0] += bytes;
+                totals[part, j, 1] += ce;
+                totals[part, j, 2] += retransmit;
+            }
+        });
+
         double bitsPerSecondPerByte = 8e9 / binWidthNs;
         var events = new SyncEventInfo[starts.Count];
         for (int j = 0; j < events.Length; j++)
@@ -306,20 +488,18 @@ public static class RackAnalyzer
             int start = starts[j];
             int end = ends[j];
             List<int> members = hostsOfEvent[j];
-            members.Sort();
             var names = new string[members.Count];
-            ulong bytes = 0, ce = 0, retransmit = 0;
             for (int m = 0; m < members.Count; m++)
             {
-                HostSeries s = sorted[members[m]];
-                names[m] = s.Host;
-                int last = Math.Min(end, s.BinsCovered);
-                for (int b = start; b < last; b++)
-                {
-                    bytes += s.IngressBytes[b];
-                    ce += s.IngressCeBytes[b];
-                    retransmit += s.IngressRetransmitBytes[b];
-                }
+                names[m] = sorted[members[m]].Host;
+            }
+
+            ulong bytes = 0, ce = 0, retransmit = 0;
+            for (int p = 0; p < parts; p++)
+            {
+                bytes += totals[p, j, 0];
+                ce += totals[p, j, 1];
+                retransmit += totals[p, j, 2];
             }
 
             ulong peakRackBytes = 0;
@@ -376,6 +556,55 @@ public static class RackAnalyzer
             }
 
             _items[Count++] = burst;
+        }
+
+        /// <summary>
+        /// Orders the bursts by start bin, then host, in linear time: a stable counting sort by host, then one by
+        /// start (a host's bursts never share a start, so the order is total).
+        /// </summary>
+        public void SortByStartThenHost(int hosts, int bins)
+        {
+            BurstAccumulator[] byHost = ArrayPool<BurstAccumulator>.Shared.Rent(Math.Max(1, Count));
+            int[] offsets = ArrayPool<int>.Shared.Rent(Math.Max(hosts, bins) + 1);
+            try
+            {
+                CountingSort(_items, byHost, Count, offsets, hosts, static (in BurstAccumulator a) => a.Host);
+                CountingSort(byHost, _items, Count, offsets, bins, static (in BurstAccumulator a) => a.Start);
+            }
+            finally
+            {
+                ArrayPool<BurstAccumulator>.Shared.Return(byHost);
+                ArrayPool<int>.Shared.Return(offsets);
+            }
+        }
+
+        private delegate int KeyOf(in BurstAccumulator burst);
+
+        private static void CountingSort(BurstAccumulator[] from, BurstAccumulator[] to, int count, int[] offsets, int keys, KeyOf key)
+        {
+            Array.Clear(offsets, 0, keys + 1);
+            for (int i = 0; i < count; i++)
+            {
+                offsets[key(in from[i]) + 1]++;
+            }
+
+            for (int k = 0; k < keys; k++)
+            {
+                offsets[k + 1] += offsets[k];
+            }
+
+            for (int i = 0; i < count; i++)
+            {
+                to[offsets[key(in from[i])]++] = from[i];
+            }
+        }
+
+        public void AddRange(ReadOnlySpan<BurstAccumulator> more)
+        {
+            foreach (ref readonly BurstAccumulator burst in more)
+            {
+                Add(burst);
+            }
         }
 
         public void Dispose()

@@ -101,7 +101,7 @@ public class RackAnalyzerPropertyTests
         Assert.Equal(rack.Max(h => (int?)h.BinsCovered) ?? 0, r.ContentionLevels.Sum(l => l.Bins));
     }
 
-    private static void AssertSameAnalysis(RackAnalysis a, RackAnalysis b)
+    internal static void AssertSameAnalysis(RackAnalysis a, RackAnalysis b)
     {
         Assert.Equal(a.Bins, b.Bins);
         Assert.Equal(a.Contention, b.Contention);

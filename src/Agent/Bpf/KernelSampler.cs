@@ -299,6 +299,46 @@ internal sealed unsafe class KernelSampler : IDisposable
         return readout;
     }
 
+    /// <summary>
+    /// The ring's counters for bins [<paramref name="firstBin"/>, + into.Length), summed over CPUs, no sketches and no
+    /// window check: the trigger watcher's cheap read of the newest bins. A slot whose tag is not the bin counts zero.
+    /// </summary>
+    public void ReadRingBins(long firstBin, Span<RingBin> into)
+    {
+        var ring = Lookback ?? throw new LookbackWindowException("The look-back recorder is off on this host.");
+        if (into.Length > ring.DepthBins)
+        {
+            throw new ArgumentOutOfRangeException(nameof(into), $"At most {ring.DepthBins} bins at once.");
+        }
+
+        int cpus = PossibleCpus;
+        uint depth = ring.DepthBins;
+        uint mask = depth - 1;
+        MsRingBin* slots = _object.RingBins;
+        for (int i = 0; i < into.Length; i++)
+        {
+            ulong bin = (ulong)(firstBin + i);
+            uint slot = (uint)bin & mask;
+            ulong inBytes = 0, outBytes = 0, ce = 0, inRetx = 0, outRetx = 0;
+            for (int cpu = 0; cpu < cpus; cpu++)
+            {
+                MsRingBin* e = slots + ((long)cpu * depth) + slot;
+                ulong before = Volatile.Read(ref e->Bin);
+                MsRingBin copy = *e;
+                Interlocked.MemoryBarrier();
+                if (before == bin && Volatile.Read(ref e->Bin) == bin)
+                {
+                    inBytes += copy.InBytes;
+                    outBytes += copy.OutBytes;
+                    ce += copy.InCeBytes;
+                    inRetx += copy.InRetransmitBytes;
+                    outRetx += copy.OutRetransmitBytes;
+                }
+            }
+            into[i] = new RingBin((long)bin, inBytes, outBytes, ce, inRetx, outRetx);
+        }
+    }
+
     private static MsBin Widen(in MsRingBin r) => new()
     {
         InBytes = r.InBytes,

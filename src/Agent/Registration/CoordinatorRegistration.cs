@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Millisampler.Agent.Sampling;
 using Millisampler.Agent.Schedule;
 using Millisampler.Agent.Service;
+using Millisampler.Agent.Triggers;
 using Millisampler.Contracts.V1;
 using Millisampler.ServiceDefaults;
 using Millisampler.ServiceDefaults.Security;
@@ -18,7 +19,7 @@ namespace Millisampler.Agent.Registration;
 /// (the coordinator restarted and forgot the host) leads to a new registration. Sampling and storing never wait
 /// on any of it. Without <see cref="AgentOptions.CoordinatorAddress"/> the agent runs stand-alone.
 /// </summary>
-internal sealed partial class CoordinatorRegistration : BackgroundService
+internal sealed partial class CoordinatorRegistration : BackgroundService, ITriggerSink
 {
     /// <summary>Heartbeat interval used when the coordinator states none.</summary>
     internal static readonly TimeSpan DefaultHeartbeatInterval = TimeSpan.FromSeconds(5);
@@ -39,6 +40,7 @@ internal sealed partial class CoordinatorRegistration : BackgroundService
     private readonly ResiliencePipeline _heartbeatPipeline;
     private int _registrations;
     private int _heartbeats;
+    private volatile MembershipService.MembershipServiceClient? _client;
 
     public CoordinatorRegistration(IOptions<AgentOptions> options, HostIdentity identity, RunArbiter runs, AgentAddress address,
         TimeProvider time, ILogger<CoordinatorRegistration> logger, IHostApplicationLifetime? lifetime = null,
@@ -66,6 +68,18 @@ internal sealed partial class CoordinatorRegistration : BackgroundService
     /// <summary>Coordinator id from the last registration; empty before one.</summary>
     public string CoordinatorId { get; private set; } = "";
 
+    /// <summary>Reports a fired trigger rule on the registration's channel (same address and mutual TLS); null before the channel exists or stand-alone.</summary>
+    public async Task<TriggerResponse?> ReportAsync(TriggerReport report, CancellationToken cancellationToken)
+    {
+        var client = _client;
+        if (client is null)
+        {
+            return null;
+        }
+
+        return await client.ReportTriggerAsync(report, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var uri = AgentOptionsValidator.ToUri(_options.CoordinatorAddress, _security.Insecure);
@@ -87,6 +101,7 @@ internal sealed partial class CoordinatorRegistration : BackgroundService
 
             using var channel = GrpcChannel.ForAddress(uri, new GrpcChannelOptions { HttpHandler = handler });
             var client = new MembershipService.MembershipServiceClient(channel);
+            _client = client;
             while (!stoppingToken.IsCancellationRequested)
             {
                 var interval = await RegisterAsync(client, uri, stoppingToken).ConfigureAwait(false);

@@ -43,6 +43,13 @@ public interface IRunEngine
     /// for a window no ring could hold (too many bins).
     /// </summary>
     Run ReadWindow(RunRequest request) => throw new WindowUnavailableException("the look-back recorder is off on this host");
+
+    /// <summary>
+    /// Fills <paramref name="into"/> with the ring's bins from <paramref name="firstBin"/> on, counters only (no sketches),
+    /// straight from the mapped memory: no syscall. A CPU slot holding another bin (not written yet in that bin, or
+    /// recycled meanwhile) counts as zero. The caller keeps to wholly past bins within the ring's depth.
+    /// </summary>
+    void ReadRingBins(long firstBin, Span<RingBin> into) => throw new WindowUnavailableException("the look-back recorder is off on this host");
 }
 
 /// <summary>One hook of the program: <paramref name="Direction"/> "ingress" or "egress", <paramref name="AttachMode"/> "tcx" or "clsact"; <paramref name="Detail"/> says why it is not attached.</summary>

@@ -59,6 +59,8 @@ internal sealed class RunRecorder : IRunEngine, IDisposable
     public IReadOnlyList<LookbackRing> LookbackRings =>
         _sampler.Lookback is { } ring ? [new LookbackRing { BinWidthNs = ring.BinWidthNs, DepthBins = ring.DepthBins }] : [];
 
+    public void ReadRingBins(long firstBin, Span<RingBin> into) => _sampler.ReadRingBins(firstBin, into);
+
     public Run ReadWindow(RunRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);

@@ -53,5 +53,13 @@ internal sealed partial class RunArbiter
         [LoggerMessage(EventId = 2312, EventName = "WindowRejected", Level = LogLevel.Warning,
             Message = "Look-back window {RunId} from {Requester} refused ({Rejection}): {Reason}")]
         public static partial void WindowRejected(ILogger logger, string runId, string requester, ScheduleRejection rejection, string reason);
+
+        [LoggerMessage(EventId = 2313, EventName = "RunLost", Level = LogLevel.Warning,
+            Message = "Run {RunId} ({Bins} x {BinWidth} from TAI {StartTaiNs} ns) was accepted before the agent last stopped and never stored; recorded as lost")]
+        public static partial void RunLost(ILogger logger, string runId, long startTaiNs, uint bins, string binWidth);
+
+        [LoggerMessage(EventId = 2314, EventName = "RunArmedMarkFailed", Level = LogLevel.Warning,
+            Message = "Could not mark run {RunId} armed in the store; should the agent be killed before it is stored, it will not be recorded as lost")]
+        public static partial void ArmedMarkFailed(ILogger logger, string runId, Exception exception);
     }
 }

@@ -19,6 +19,10 @@ namespace Millisampler.Agent.Schedule;
 /// one still recording when a newly accepted coordinator run must be armed is cut short at that moment. Either way
 /// its record says which coordinator run took the sampler.</para>
 /// <para>Stopping the agent cuts the armed run short and stores it; runs not armed yet are stored as failed.</para>
+/// <para>Every run accounted for: each run is marked armed in the store (<see cref="RunStore.MarkArmedAsync"/>) while
+/// it waits and records; a marker left by a killed agent becomes a LOST record at the next start. A run the store
+/// refused (a full disk) stays here, listed and served with a detail saying so, and is saved again after the next run
+/// is stored; should the agent stop first, its marker makes it a LOST record at restart.</para>
 /// <para>All waiting goes through the injected <see cref="TimeProvider"/> and <see cref="HostClock"/>, so tests run it on a fake clock.</para>
 /// </remarks>
 internal sealed partial class RunArbiter : IHostedService, IDisposable
@@ -36,6 +40,7 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
     private readonly SemaphoreSlim _lane = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenRegistration _onStopping;
+    private readonly Dictionary<string, (Run Run, string Detail)> _unstored = new(StringComparer.Ordinal);
     private LocalRun? _local;
     private int _disposed;
 
@@ -170,6 +175,10 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
             {
                 pending = local.Completion;
             }
+            else if (_unstored.TryGetValue(runId, out var unstored))
+            {
+                return unstored.Run.Clone();
+            }
         }
 
         if (pending is not null)
@@ -243,6 +252,7 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
 
         var active = local!;
         using var activity = StartRunActivity(request, "schedule");
+        var armed = MarkArmedAsync(request);
         Run run;
         try
         {
@@ -276,6 +286,7 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
             Observability.LocalRunsPreempted.Add(1, new KeyValuePair<string, object?>("kind", run.Status == RunStatus.CutShort ? "cut_short" : "skipped"));
         }
 
+        await armed.ConfigureAwait(false);
         await EndAsync(run).ConfigureAwait(false);
         lock (_sync)
         {
@@ -290,7 +301,32 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
         return run;
     }
 
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Summaries of runs recorded but not stored (the store refused them), matching a ListRuns filter.</summary>
+    public IReadOnlyList<RunSummary> UnstoredSummaries(long fromTaiNs, long toTaiNs, long binWidthNs)
+    {
+        lock (_sync)
+        {
+            return [.. _unstored.Values.Select(u => u.Run)
+                .Where(r => (fromTaiNs == 0 || r.StartTaiNs >= fromTaiNs) && (toTaiNs == 0 || r.StartTaiNs < toTaiNs)
+                    && (binWidthNs == 0 || r.BinWidthNs == binWidthNs))
+                .Select(RunFileFormat.Summarize)];
+        }
+    }
+
+    /// <summary>Records every run a previous process marked armed and never stored as LOST, with its window.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        foreach (RunSummary armed in _store.LeftoverArmed)
+        {
+            var request = new RunRequest(armed.RunId, armed.StartTaiNs, armed.BinWidthNs, armed.Bins, armed.Origin);
+            Run lost = NotRecorded(request,
+                $"lost: the agent stopped (killed, crashed or lost power) or could not store the run before it was stored; " +
+                $"nothing of it was recorded; found at the restart at {_time.GetUtcNow():yyyy-MM-ddTHH:mm:ssZ}");
+            lost.Status = RunStatus.Lost;
+            Log.RunLost(_logger, armed.RunId, armed.StartTaiNs, armed.Bins, DurationText.Format(armed.BinWidthNs));
+            await EndAsync(lost).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Cuts the armed run short, fails runs not armed yet, and waits until every one is stored.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -330,6 +366,7 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
         using var activity = StartRunActivity(request, entry.Requester);
         // The pin's fsync runs while the run is armed and recording, not before: it must only precede the save.
         var pin = PinAsync(request.RunId);
+        var armed = MarkArmedAsync(request);
         Run run;
         try
         {
@@ -359,6 +396,7 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
         }
 
         await pin.ConfigureAwait(false);
+        await armed.ConfigureAwait(false);
         bool stored = await EndAsync(run).ConfigureAwait(false);
         lock (_sync)
         {
@@ -413,16 +451,92 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
         System.Diagnostics.Activity.Current?.SetTag("millisampler.status", run.Status.ToString()).SetTag("millisampler.bins_recorded", run.BinsRecorded);
         Observability.RunsEnded.Add(1, new KeyValuePair<string, object?>("origin", TelemetryLabels.Snake(run.Origin)), new KeyValuePair<string, object?>("outcome", TelemetryLabels.Snake(run.Status)));
         Log.RunEnded(_logger, run.RunId, run.Origin, run.Status, run.BinsRecorded, run.Bins, run.StatusDetail);
+        if (!await TrySaveAsync(run).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        // Space may have come back: runs the store refused earlier get another try.
+        Run[] retry;
+        lock (_sync)
+        {
+            retry = [.. _unstored.Values.Select(u => u.Run)];
+        }
+
+        foreach (Run earlier in retry)
+        {
+            await TrySaveAsync(earlier).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
+    /// <summary>Saves <paramref name="run"/>; when the store refuses it, keeps it in <see cref="_unstored"/> with a detail saying so.</summary>
+    private async Task<bool> TrySaveAsync(Run run)
+    {
+        Run toSave = run;
+        lock (_sync)
+        {
+            if (_unstored.TryGetValue(run.RunId, out var held))
+            {
+                // Stored with the detail it had before the store refused it.
+                toSave = run.Clone();
+                toSave.StatusDetail = held.Detail;
+            }
+        }
+
         try
         {
             // Not cancellable: a run cut short by shutdown is exactly the one that must reach the disk.
-            await _store.SaveAsync(run, CancellationToken.None).ConfigureAwait(false);
+            await _store.SaveAsync(toSave, CancellationToken.None).ConfigureAwait(false);
+            lock (_sync)
+            {
+                if (_unstored.Remove(run.RunId) && _runs.TryGetValue(run.RunId, out var entry) && entry.Finished)
+                {
+                    // A coordinator run kept here only because it was not stored is served from the store now.
+                    _runs.Remove(run.RunId);
+                }
+            }
+
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or ObjectDisposedException)
         {
             Log.StoreFailed(_logger, run.RunId, e);
+            lock (_sync)
+            {
+                if (!_unstored.ContainsKey(run.RunId))
+                {
+                    string detail = run.StatusDetail;
+                    run.StatusDetail = $"NOT STORED ({e.Message}); held in memory and saved again after the next run is stored, " +
+                        "recorded as lost if the agent stops first" + (run.StatusDetail.Length > 0 ? "; " + run.StatusDetail : "");
+                    _unstored[run.RunId] = (run, detail);
+                }
+            }
+
             return false;
+        }
+    }
+
+    /// <summary>Marks the run armed in the store, so a kill before it is stored leaves its window behind.</summary>
+    private async Task MarkArmedAsync(RunRequest request)
+    {
+        try
+        {
+            var summary = new RunSummary
+            {
+                RunId = request.RunId,
+                Origin = request.Origin,
+                StartTaiNs = request.StartTaiNs,
+                BinWidthNs = request.BinWidthNs,
+                Bins = request.Bins,
+                Status = RunStatus.Scheduled,
+            };
+            await _store.MarkArmedAsync(summary, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            Log.ArmedMarkFailed(_logger, request.RunId, e);
         }
     }
 

@@ -4,6 +4,7 @@ using Millisampler.Agent.Clock;
 using Millisampler.Agent.Sampling;
 using Millisampler.Agent.Schedule;
 using Millisampler.Agent.Storage;
+using Millisampler.Agent.Triggers;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Service;
@@ -14,6 +15,7 @@ internal sealed partial class AgentGrpcService(
     RunStore store,
     HostIdentity identity,
     HostClock clock,
+    TriggerWatcher triggers,
     AgentAddress address,
     TimeProvider time,
     IOptions<RunStoreOptions> storeOptions,
@@ -45,6 +47,7 @@ internal sealed partial class AgentGrpcService(
         };
         info.Interfaces.AddRange(identity.Interfaces);
         info.LookbackRings.AddRange(runs.Engine.LookbackRings);
+        info.TriggerRules.AddRange(triggers.RuleInfos);
         info.ClockSample = Sample(receivedTai);
         return Task.FromResult(info);
     }
@@ -155,7 +158,9 @@ internal sealed partial class AgentGrpcService(
         int limit = request.Limit == 0 ? DefaultListLimit : (int)request.Limit;
         var summaries = await store.ListAsync(request.FromTaiNs, request.ToTaiNs, request.BinWidthNs, limit, context.CancellationToken).ConfigureAwait(false);
         var response = new ListRunsResponse();
-        response.Runs.AddRange(summaries);
+        // Runs the store refused (a full disk) are listed too, newest first with the rest; their status_detail says so.
+        response.Runs.AddRange(summaries.Concat(runs.UnstoredSummaries(request.FromTaiNs, request.ToTaiNs, request.BinWidthNs))
+            .OrderByDescending(r => r.StartTaiNs).ThenBy(r => r.RunId, StringComparer.Ordinal).Take(limit));
         return response;
     }
 

@@ -1,6 +1,7 @@
 using Millisampler.Agent.Bpf;
 using Millisampler.Agent.Clock;
 using Millisampler.Agent.Schedule;
+using Millisampler.Agent.Triggers;
 using Millisampler.Common.Time;
 
 namespace Millisampler.Agent.Service;
@@ -106,6 +107,9 @@ public sealed class AgentOptions
 
     /// <summary>The in-kernel look-back ring (section <c>Agent:Lookback</c>).</summary>
     public LookbackOptions Lookback { get; set; } = new();
+
+    /// <summary>Trigger rules watched on the look-back ring (section <c>Agent:Triggers</c>).</summary>
+    public TriggerOptions Triggers { get; set; } = new();
 
     /// <summary>The continuous schedule (section <c>Agent:Schedule</c>).</summary>
     public ScheduleOptions Schedule { get; set; } = new();

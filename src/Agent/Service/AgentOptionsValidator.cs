@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Millisampler.Agent.Bpf;
+using Millisampler.Agent.Triggers;
 using Millisampler.Common.Text;
 using Millisampler.Common.Time;
 
@@ -148,6 +149,8 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
 
         CheckSchedule(o, errors);
         CheckLookback(o, errors);
+        errors.AddRange(TriggerRuleValidator.Collect(o.Triggers, AgentOptions.SectionName + ":" + nameof(o.Triggers),
+            o.Lookback.Enabled && o.Lookback.DepthBins > LookbackWindow.GuardBins ? o.Lookback.DepthBins - (uint)LookbackWindow.GuardBins : 0));
         return errors;
     }
 

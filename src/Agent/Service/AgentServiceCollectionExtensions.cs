@@ -6,6 +6,7 @@ using Millisampler.Agent.Registration;
 using Millisampler.Agent.Sampling;
 using Millisampler.Agent.Schedule;
 using Millisampler.Agent.Storage;
+using Millisampler.Agent.Triggers;
 using Millisampler.ServiceDefaults.Grpc;
 
 namespace Millisampler.Agent.Service;
@@ -70,6 +71,11 @@ public static class AgentServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<ContinuousSchedule>());
         services.TryAddSingleton<CoordinatorRegistration>();
         services.AddHostedService(sp => sp.GetRequiredService<CoordinatorRegistration>());
+        services.TryAddSingleton<ITriggerSink>(sp => sp.GetRequiredService<CoordinatorRegistration>());
+        services.TryAddSingleton(sp => new TriggerWatcher(sp.GetRequiredService<IRunEngine>(), sp.GetRequiredService<HostClock>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<HostIdentity>(), sp.GetRequiredService<IOptions<AgentOptions>>().Value.Triggers,
+            sp.GetRequiredService<ITriggerSink>(), sp.GetRequiredService<ILogger<TriggerWatcher>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<TriggerWatcher>());
 
         services.AddSingleton<AgentMetrics>();
         services.AddHostedService(sp => sp.GetRequiredService<AgentMetrics>());

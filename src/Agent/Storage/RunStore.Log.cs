@@ -51,5 +51,9 @@ public sealed partial class RunStore
         [LoggerMessage(EventId = 2112, EventName = "RunStorePinsLapsed", Level = LogLevel.Warning,
             Message = "{Count} pinned runs were not fetched within {PinExpiryMinutes} min (Agent:RunStore:PinExpiryMinutes); their pins lapsed and retention may delete them")]
         public static partial void PinsLapsed(ILogger logger, int count, int pinExpiryMinutes);
+
+        [LoggerMessage(EventId = 2113, EventName = "RunStoreUnreadableArmedMarker", Level = LogLevel.Warning,
+            Message = "Armed-run marker {Path} is unreadable; removed (a run may have been lost without its window)")]
+        public static partial void UnreadableArmedMarker(ILogger logger, string path);
     }
 }

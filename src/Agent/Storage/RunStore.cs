@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
+using Google.Protobuf;
 using Microsoft.Extensions.Options;
 using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
@@ -26,6 +27,7 @@ namespace Millisampler.Agent.Storage;
 public sealed partial class RunStore : IDisposable
 {
     private const string QuarantineDirectoryName = "quarantine";
+    private const string ArmedDirectoryName = "armed";
     private const string PinsFileName = "pins";
     private const string LockFileName = "store.lock";
     private const string PinsHeader = "# Pinned run ids, escaped as in run file names, and the unix second each was pinned; written by the Millisampler agent.";
@@ -37,6 +39,8 @@ public sealed partial class RunStore : IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<RunStore> _logger;
     private readonly string _quarantineDirectory;
+    private readonly string _armedDirectory;
+    private readonly List<RunSummary> _leftoverArmed = [];
     private readonly FileStream _directoryLock;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly Lock _sync = new();
@@ -57,14 +61,17 @@ public sealed partial class RunStore : IDisposable
         _logger = logger;
         Directory = Path.GetFullPath(_options.Directory);
         _quarantineDirectory = Path.Combine(Directory, QuarantineDirectoryName);
+        _armedDirectory = Path.Combine(Directory, ArmedDirectoryName);
         System.IO.Directory.CreateDirectory(Directory);
         System.IO.Directory.CreateDirectory(_quarantineDirectory);
+        System.IO.Directory.CreateDirectory(_armedDirectory);
 
         _directoryLock = AcquireDirectoryLock(Directory);
         try
         {
             _pins = LoadPins();
             ScanDirectory();
+            LoadArmed();
         }
         catch
         {
@@ -166,6 +173,10 @@ public sealed partial class RunStore : IDisposable
                 AtomicFile.TryDelete(PathOf(previous.FileName));
                 SyncDirectory();
             }
+
+            // The run is on disk: its armed marker has done its job. Not synced: a marker that survives a crash
+            // next to its stored run is ignored at open.
+            AtomicFile.TryDelete(ArmedPathOf(run.RunId));
         }
         finally
         {
@@ -264,6 +275,38 @@ public sealed partial class RunStore : IDisposable
         }
 
         return summaries;
+    }
+
+    /// <summary>
+    /// Records durably that this run was accepted and will be recorded, before it is: a marker in <c>armed/</c> that
+    /// <see cref="SaveAsync"/> removes. A marker still there at the next open is a run the agent never stored (it was
+    /// killed, crashed or lost power, or the disk was full): <see cref="LeftoverArmed"/> lists it, to be recorded as lost.
+    /// </summary>
+    /// <exception cref="ArgumentException">Invalid run id.</exception>
+    public async Task MarkArmedAsync(RunSummary run, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ThrowIfInvalidRunId(run.RunId, nameof(run));
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!await AtomicFile.WriteAsync(ArmedPathOf(run.RunId), run.ToByteArray(), cancellationToken).ConfigureAwait(false))
+        {
+            Log.DirectorySyncFailed(_logger, _armedDirectory);
+        }
+    }
+
+    /// <summary>
+    /// Runs marked armed by an earlier process and never stored, found at open (oldest start first); the window each
+    /// was accepted with. Store each (as lost), which removes its marker.
+    /// </summary>
+    public IReadOnlyList<RunSummary> LeftoverArmed
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return [.. _leftoverArmed];
+            }
+        }
     }
 
     /// <summary>
@@ -464,6 +507,47 @@ public sealed partial class RunStore : IDisposable
         }
 
         return pins;
+    }
+
+    /// <summary>Reads <c>armed/</c>: markers of runs that are stored are stale (a crash right after the save) and removed.</summary>
+    private void LoadArmed()
+    {
+        foreach (string path in System.IO.Directory.EnumerateFiles(_armedDirectory))
+        {
+            string fileName = Path.GetFileName(path);
+            if (fileName.EndsWith(AtomicFile.TempExtension, StringComparison.Ordinal))
+            {
+                File.Delete(path);
+                continue;
+            }
+
+            RunSummary? summary = null;
+            try
+            {
+                summary = RunSummary.Parser.ParseFrom(File.ReadAllBytes(path));
+            }
+            catch (InvalidProtocolBufferException)
+            {
+            }
+
+            if (summary is null || !RunFileName.TryUnescape(fileName, out string? runId) || summary.RunId != runId
+                || !RunFileName.IsValidRunId(runId, out _))
+            {
+                Log.UnreadableArmedMarker(_logger, path);
+                AtomicFile.TryDelete(path);
+                continue;
+            }
+
+            if (_runs.ContainsKey(runId))
+            {
+                AtomicFile.TryDelete(path);
+                continue;
+            }
+
+            _leftoverArmed.Add(summary);
+        }
+
+        _leftoverArmed.Sort(static (a, b) => a.StartTaiNs.CompareTo(b.StartTaiNs));
     }
 
     private void ScanDirectory()
@@ -713,6 +797,8 @@ public sealed partial class RunStore : IDisposable
     }
 
     private string PathOf(string fileName) => Path.Combine(Directory, fileName);
+
+    private string ArmedPathOf(string runId) => Path.Combine(_armedDirectory, RunFileName.Escape(runId));
 
     private sealed class Entry(RunFileName name, string fileName, long lengthBytes)
     {

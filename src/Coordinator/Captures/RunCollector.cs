@@ -115,6 +115,8 @@ internal sealed partial class RunCollector
                 $"cut short after {run.BinsRecorded} of {run.Bins} bins" + (string.IsNullOrEmpty(run.StatusDetail) ? "" : $": {run.StatusDetail}")),
             RunStatus.Failed => new(host, null, HostOutcomeKind.HostOutcomeFailed,
                 "agent's run failed" + (string.IsNullOrEmpty(run.StatusDetail) ? "" : $": {run.StatusDetail}")),
+            RunStatus.Lost => new(host, null, HostOutcomeKind.HostOutcomeFailed,
+                "agent lost the run" + (string.IsNullOrEmpty(run.StatusDetail) ? "" : $": {run.StatusDetail}")),
             _ => new(host, null, HostOutcomeKind.HostOutcomeFailed, $"agent returned the run in state {run.Status}, not complete"),
         };
     }

@@ -181,6 +181,80 @@ public sealed class ScheduleRunKernelTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task Sigkill_WhileArmed_RestartRecordsTheRunLostWithItsWindow()
+    {
+        await using var net = await PairNetwork.CreateAsync();
+        string store = Directory.CreateTempSubdirectory("ms-agent-sigkill-").FullName;
+        Process? agent = null;
+        try
+        {
+            agent = StartAgentProcess(net.Rx, store);
+            using var channel = ChannelInto(net.Rx, 7300);
+            var client = new AgentService.AgentServiceClient(channel);
+            await WaitServingAsync(client, agent);
+
+            long start = TaiClock.FromNow(TimeSpan.FromMilliseconds(300));
+            await client.ScheduleRunAsync(new ScheduleRunRequest { RunId = "doomed", StartTaiNs = start, BinWidthNs = BinNs, Bins = 2000, Requester = "kernel-test" });
+            TaiClock.SleepUntil(start + 500_000_000);
+            Assert.Contains(Sampler.TcxPrograms(net.Rx, PairNetwork.If, HookDirection.Ingress), p => p.Name.StartsWith("ms_", StringComparison.Ordinal));
+
+            using (var kill = Process.Start("kill", ["-KILL", agent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            using (var exitTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+            {
+                await agent.WaitForExitAsync(exitTimeout.Token);
+            }
+
+            agent.Dispose();
+            agent = StartAgentProcess(net.Rx, store);
+            await WaitServingAsync(client, agent);
+            Run lost = await client.GetRunAsync(new GetRunRequest { RunId = "doomed" }, deadline: DateTime.UtcNow.AddSeconds(10));
+            RunSummary listed = Assert.Single((await client.ListRunsAsync(new ListRunsRequest())).Runs, r => r.RunId == "doomed");
+
+            Assert.Equal((RunStatus.Lost, start, BinNs, 2000u, 0u), (lost.Status, lost.StartTaiNs, lost.BinWidthNs, lost.Bins, lost.BinsRecorded));
+            Assert.StartsWith("lost: the agent stopped", lost.StatusDetail);
+            Assert.Equal(RunStatus.Lost, listed.Status);
+        }
+        finally
+        {
+            if (agent is { HasExited: false })
+            {
+                agent.Kill(entireProcessTree: true);
+                await agent.WaitForExitAsync();
+            }
+
+            agent?.Dispose();
+            Directory.Delete(store, recursive: true);
+        }
+    }
+
+    /// <summary>The agent executable serving on 127.0.0.1:7300 inside <paramref name="ns"/>, insecure, on <paramref name="store"/>.</summary>
+    private static Process StartAgentProcess(string ns, string store)
+    {
+        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[]
+                 {
+                     "netns", "exec", ns, "dotnet", Repo.AgentDll, "serve", "--urls", "http://127.0.0.1:7300", "--Security:Insecure=true",
+                     "--Agent:Interfaces:0=eth0", "--Agent:Host=sigkill-host", "--Agent:ClockErrorSource=SharedHostClock",
+                     "--Agent:Schedule:Enabled=false", $"--Agent:RunStore:Directory={store}",
+                 })
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(psi)!;
+        // Drained so a chatty agent never blocks on a full pipe.
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
     /// <summary>A gRPC channel whose TCP connections are opened inside <paramref name="ns"/> (where the agent listens on loopback).</summary>
     private static GrpcChannel ChannelInto(string ns, int port) =>
         GrpcChannel.ForAddress($"http://127.0.0.1:{port}", new GrpcChannelOptions

@@ -105,6 +105,25 @@ public sealed class RunStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task MarkedArmed_NotSaved_LeftoverAtNextOpen_SavedOnes_NotLeftover()
+    {
+        var stored = Small("stored", NowNs);
+        using (var store = Open(_dir.Path))
+        {
+            await store.MarkArmedAsync(new RunSummary { RunId = "killed armed", StartTaiNs = NowNs + Second, BinWidthNs = 1_000_000, Bins = 500, Origin = RunOrigin.Coordinator }, Ct);
+            await store.MarkArmedAsync(RunFileFormat.Summarize(stored), Ct);
+            await store.SaveAsync(stored, Ct);
+        }
+
+        using var reopened = Open(_dir.Path);
+
+        RunSummary leftover = Assert.Single(reopened.LeftoverArmed);
+        Assert.Equal(("killed armed", NowNs + Second, 1_000_000L, 500u, RunOrigin.Coordinator),
+            (leftover.RunId, leftover.StartTaiNs, leftover.BinWidthNs, leftover.Bins, leftover.Origin));
+        Assert.Equal(1, reopened.Count);
+    }
+
+    [Fact]
     public async Task NewInstanceOnSameDirectory_SeesRunsSummariesAndPins()
     {
         var run = StoreSyntheticRuns.Realistic("survivor", seed: 5, startTaiNs: NowNs);
