@@ -88,6 +88,7 @@ public static class Cli
             AnalyzeCommand.Create(env),
             SweepsCommand.Create(env),
             Report.ReportCommand.Create(env),
+            Completion.CompletionCommand.Create(env),
         };
 
     private static int Fail(CliEnvironment env, string message, int exitCode)

@@ -7,13 +7,15 @@ namespace Millisampler.Cli;
 /// <param name="StderrIsTerminal">Stderr is an interactive terminal.</param>
 /// <param name="GetEnvironmentVariable">Environment lookup (MILLISAMPLER_COORDINATOR, MILLISAMPLER_CERT, _KEY, _CA, _TOKEN_FILE).</param>
 /// <param name="Time">Clock for "--since 1h" and for timestamps.</param>
+/// <param name="Tai">TAI clock for a running capture's bins elapsed and time left [default: the system's].</param>
 public sealed record CliEnvironment(
     TextWriter Stdout,
     TextWriter Stderr,
     bool StdoutIsTerminal = false,
     bool StderrIsTerminal = false,
     Func<string, string?>? GetEnvironmentVariable = null,
-    TimeProvider? Time = null)
+    TimeProvider? Time = null,
+    Millisampler.Common.Time.TaiClock? Tai = null)
 {
     /// <summary>The environment variable naming the coordinator when --coordinator is not given.</summary>
     public const string CoordinatorVariable = "MILLISAMPLER_COORDINATOR";
@@ -35,6 +37,9 @@ public sealed record CliEnvironment(
 
     /// <summary>The clock in use.</summary>
     public TimeProvider Clock => Time ?? TimeProvider.System;
+
+    /// <summary>The TAI clock in use.</summary>
+    public Millisampler.Common.Time.TaiClock TaiClock => Tai ?? Millisampler.Common.Time.TaiClock.System;
 
     /// <summary>Looks up an environment variable.</summary>
     public string? Variable(string name) => (GetEnvironmentVariable ?? Environment.GetEnvironmentVariable)(name);

@@ -14,6 +14,9 @@ public enum OutputFormat
 
     /// <summary>The protobuf message as JSON (proto3 JSON mapping, default values included).</summary>
     Json,
+
+    /// <summary>RFC 4180 CSV, one row per listed item, for spreadsheets and scripts (list and show commands).</summary>
+    Csv,
 }
 
 /// <summary>
@@ -45,19 +48,26 @@ internal static class CommonOptions
             : new Uri(CliEnvironment.DefaultCoordinator),
     };
 
-    /// <summary>--output table|json; read it with <see cref="OutputOf"/>.</summary>
-    public static Option<OutputFormat?> Output() => new("--output", "-o")
+    /// <summary>--output table|json, and csv where <paramref name="csv"/>; read it with <see cref="OutputOf"/>.</summary>
+    public static Option<OutputFormat?> Output(bool csv = false)
     {
-        Description = "table (readable) or json (the protobuf message) [default: table]",
-        HelpName = "table|json",
-        CustomParser = r => Single(r) switch
+        string allowed = csv ? "table, json or csv" : "table or json";
+        return new("--output", "-o")
         {
-            null => null,
-            { } t when t.Equals("table", StringComparison.OrdinalIgnoreCase) => OutputFormat.Table,
-            { } t when t.Equals("json", StringComparison.OrdinalIgnoreCase) => OutputFormat.Json,
-            { } t => Fail<OutputFormat?>(r, $"--output: '{t}' must be table or json", null),
-        },
-    };
+            Description = csv
+                ? "table (readable), json (the protobuf message) or csv (one row per item) [default: table]"
+                : "table (readable) or json (the protobuf message) [default: table]",
+            HelpName = csv ? "table|json|csv" : "table|json",
+            CustomParser = r => Single(r) switch
+            {
+                null => null,
+                { } t when t.Equals("table", StringComparison.OrdinalIgnoreCase) => OutputFormat.Table,
+                { } t when t.Equals("json", StringComparison.OrdinalIgnoreCase) => OutputFormat.Json,
+                { } t when csv && t.Equals("csv", StringComparison.OrdinalIgnoreCase) => OutputFormat.Csv,
+                { } t => Fail<OutputFormat?>(r, $"--output: '{t}' must be {allowed}", null),
+            },
+        };
+    }
 
     /// <summary>The output format chosen, table when none.</summary>
     public static OutputFormat OutputOf(this ParseResult r, Option<OutputFormat?> option) => r.GetValue(option) ?? OutputFormat.Table;

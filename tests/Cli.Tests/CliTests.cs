@@ -29,12 +29,12 @@ public class CliTests
     [InlineData("error: --threshold: '1.5' must be a fraction of line rate in (0, 1], like 0.5", "capture", "--rack", "r1", "--threshold", "1.5")]
     [InlineData("error: --min-hosts: '1' must be a whole number of hosts, at least 2", "capture", "--rack", "r1", "--min-hosts", "1")]
     [InlineData("error: --samples: '0' must be a whole number from 1 to 2147483647", "capture", "--rack", "r1", "--samples", "0")]
-    [InlineData("error: --output: 'yaml' must be table or json", "captures", "show", "c1", "--output", "yaml")]
+    [InlineData("error: --output: 'yaml' must be table, json or csv", "captures", "show", "c1", "--output", "yaml")]
     [InlineData("error: --link-speed: 'fast' must be a rate like 10g, 25g, 100m (bits/s)", "analyze", ".", "--link-speed", "fast")]
     [InlineData("error: --since: 'yesterday' must be a duration like 30m, 1h, 2d", "captures", "list", "--since", "yesterday")]
     [InlineData("error: --coordinator: 'nowhere' must be a URL like https://127.0.0.1:7400", "racks", "--coordinator", "nowhere")]
     [InlineData("error: Option '--rack' is required.", "capture")]
-    [InlineData("error: millisampler: a command is required: capture, racks, captures, export, analyze, sweeps, report (see --help)")]
+    [InlineData("error: millisampler: a command is required: capture, racks, captures, export, analyze, sweeps, report, completion (see --help)")]
     [InlineData("error: millisampler captures: a command is required: list, show (see --help)", "captures")]
     public async Task BadInput_ExitsTwoWithTheProblemOnOneLine(string expected, params string[] args)
     {

@@ -126,20 +126,21 @@ internal static class CaptureCommand
             return ExitCodes.Ok;
         }
 
-        return await WaitAndShowAsync(env, conn, started.CaptureId, output, cancellationToken).ConfigureAwait(false);
+        return await WaitAndShowAsync(env, conn, started, output, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Follows a capture to its end, then prints it; exit 1 when it failed, 130 when interrupted.</summary>
-    internal static async Task<int> WaitAndShowAsync(CliEnvironment env, CoordinatorConnection conn, string captureId,
+    internal static async Task<int> WaitAndShowAsync(CliEnvironment env, CoordinatorConnection conn, Capture started,
         OutputFormat output, CancellationToken cancellationToken)
     {
+        string captureId = started.CaptureId;
         // JSON on stdout stays parseable: progress then goes to stderr.
         bool toStderr = output == OutputFormat.Json;
         IAnsiConsole progress = CliConsole.Create(toStderr ? env.Stderr : env.Stdout, toStderr ? env.StderrIsTerminal : env.StdoutIsTerminal);
         Capture capture;
         try
         {
-            await FollowAsync(conn, captureId, progress, cancellationToken).ConfigureAwait(false);
+            await FollowAsync(env, conn, started, progress, cancellationToken).ConfigureAwait(false);
             capture = await conn.CallAsync(
                 (c, t) => c.GetCaptureAsync(new GetCaptureRequest { CaptureId = captureId }, cancellationToken: t).ResponseAsync,
                 cancellationToken).ConfigureAwait(false);
@@ -163,28 +164,76 @@ internal static class CaptureCommand
         return capture.State == CaptureState.Failed ? ExitCodes.Failed : ExitCodes.Ok;
     }
 
-    private static async Task FollowAsync(CoordinatorConnection conn, string captureId, IAnsiConsole console, CancellationToken ct)
+    // How often a running capture's bins elapsed and time left are brought up to date.
+    private static readonly TimeSpan TickPeriod = TimeSpan.FromMilliseconds(250);
+
+    private static async Task FollowAsync(CliEnvironment env, CoordinatorConnection conn, Capture started, IAnsiConsole console, CancellationToken ct)
     {
+        string captureId = started.CaptureId;
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(ct);
         if (!console.Profile.Capabilities.Interactive)
         {
-            var printer = new CaptureProgressPrinter(console);
-            await conn.WatchAsync(captureId, p =>
+            var printer = new CaptureProgressPrinter(console, started.Bins, started.BinWidthNs);
+            Task ticks = TickAsync(env, () => printer.Tick(env.TaiClock.NowNs()), watching.Token);
+            try
             {
-                printer.Show(p);
-                return Task.CompletedTask;
-            }, ct).ConfigureAwait(false);
+                await conn.WatchAsync(captureId, p =>
+                {
+                    printer.Show(p, env.TaiClock.NowNs());
+                    return Task.CompletedTask;
+                }, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                await watching.CancelAsync().ConfigureAwait(false);
+                await ticks.ConfigureAwait(false);
+            }
+
             return;
         }
 
-        var table = new CaptureProgressTable();
-        await console.Live(table.Render(console)).AutoClear(false).StartAsync(async ctx =>
+        var table = new CaptureProgressTable(started.Bins, started.BinWidthNs);
+        await console.Live(table.Render(console, env.TaiClock.NowNs())).AutoClear(false).StartAsync(async ctx =>
         {
-            await conn.WatchAsync(captureId, p =>
+            var gate = new Lock();
+            void Redraw()
             {
-                table.Update(p);
-                ctx.UpdateTarget(table.Render(console));
-                return Task.CompletedTask;
-            }, ct).ConfigureAwait(false);
+                lock (gate)
+                {
+                    ctx.UpdateTarget(table.Render(console, env.TaiClock.NowNs()));
+                }
+            }
+
+            Task ticks = TickAsync(env, Redraw, watching.Token);
+            try
+            {
+                await conn.WatchAsync(captureId, p =>
+                {
+                    table.Update(p);
+                    Redraw();
+                    return Task.CompletedTask;
+                }, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                await watching.CancelAsync().ConfigureAwait(false);
+                await ticks.ConfigureAwait(false);
+            }
         }).ConfigureAwait(false);
+    }
+
+    private static async Task TickAsync(CliEnvironment env, Action tick, CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TickPeriod, env.Clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+            {
+                tick();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 }

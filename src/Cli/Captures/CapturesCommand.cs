@@ -25,7 +25,7 @@ internal static class CapturesCommand
         Option<string> rack = new("--rack") { Description = "Only this rack [default: every rack]", HelpName = "rack" };
         Option<long?> since = CommonOptions.Duration("--since", "Only captures requested within this long before now", "30m, 1h, 2d");
         Option<int?> limit = CommonOptions.Count("--limit", "At most this many, newest first [default: the coordinator's, 100]", "n", 1, 1000);
-        Option<OutputFormat?> output = CommonOptions.Output();
+        Option<OutputFormat?> output = CommonOptions.Output(csv: true);
         var command = new Command("list", "List captures, newest first") { coordinator, rack, since, limit, output };
         command.SetAction(async (r, ct) =>
         {
@@ -43,6 +43,10 @@ internal static class CapturesCommand
             {
                 CliConsole.WriteJson(env.Stdout, response);
             }
+            else if (r.OutputOf(output) == OutputFormat.Csv)
+            {
+                WriteListCsv(env.Stdout, response);
+            }
             else
             {
                 RenderList(CliConsole.Create(env.Stdout, env.StdoutIsTerminal), response);
@@ -57,7 +61,7 @@ internal static class CapturesCommand
     {
         CoordinatorOptions coordinator = CommonOptions.Coordinator(env);
         Argument<string> id = new("ID") { Description = "Capture id (capture prints it; captures list shows them)" };
-        Option<OutputFormat?> output = CommonOptions.Output();
+        Option<OutputFormat?> output = CommonOptions.Output(csv: true);
         var command = new Command("show", "Show one capture: hosts, bursts, contention, synchronized events") { id, coordinator, output };
         command.SetAction(async (r, ct) =>
         {
@@ -69,6 +73,10 @@ internal static class CapturesCommand
             {
                 CliConsole.WriteJson(env.Stdout, capture);
             }
+            else if (r.OutputOf(output) == OutputFormat.Csv)
+            {
+                WriteHostsCsv(env.Stdout, capture);
+            }
             else
             {
                 new CaptureSummaryRenderer(CliConsole.Create(env.Stdout, env.StdoutIsTerminal)).Render(capture);
@@ -78,6 +86,43 @@ internal static class CapturesCommand
         });
         return command;
     }
+
+    /// <summary>One row per capture, as listed (newest first).</summary>
+    internal static void WriteListCsv(TextWriter writer, ListCapturesResponse response) =>
+        CsvOutput.Write(writer,
+            ["capture_id", "rack", "state", "origin", "origin_name", "requested_by", "requested_utc", "completed_utc", "start_tai_ns", "bins",
+                "bin_width_ns", "hosts_covered", "hosts_requested", "detail"],
+            response.Captures.Select(c => (IReadOnlyList<string>)
+            [
+                c.CaptureId, c.Rack, CaptureText.State(c.State), Origin(c.Origin), c.OriginName, c.RequestedBy,
+                CsvOutput.Utc(c.RequestedAtUnixNs), CsvOutput.Utc(c.CompletedAtUnixNs), CsvOutput.Number(c.StartTaiNs),
+                CsvOutput.Number(c.Bins), CsvOutput.Number(c.BinWidthNs), CsvOutput.Number(c.HostsCovered), CsvOutput.Number(c.HostsRequested), c.Detail,
+            ]));
+
+    /// <summary>
+    /// <c>captures show -o csv</c>: one row per host of the capture with its outcome and reason (the analysis is in
+    /// <c>-o json</c> and in <c>export</c>).
+    /// </summary>
+    internal static void WriteHostsCsv(TextWriter writer, Capture c) =>
+        CsvOutput.Write(writer,
+            ["capture_id", "rack", "host", "outcome", "bins_covered", "bins", "link_speed_bits_per_second", "clock_error_ns", "alignment_trusted", "reason"],
+            c.Hosts.OrderBy(h => h.Host, StringComparer.Ordinal).Select(h => (IReadOnlyList<string>)
+            [
+                c.CaptureId, c.Rack, h.Host, CaptureText.Outcome(h.Outcome), CsvOutput.Number(h.BinsCovered), CsvOutput.Number(c.Bins),
+                h.LinkSpeedBitsPerSecond > 0 ? CsvOutput.Number(h.LinkSpeedBitsPerSecond) : "",
+                h.ClockErrorNs < 0 ? "" : CsvOutput.Number(h.ClockErrorNs),
+                CaptureText.HasData(h.Outcome) ? CsvOutput.Bool(h.AlignmentTrusted) : "",
+                h.Reason,
+            ]));
+
+    private static string Origin(CaptureOrigin o) => o switch
+    {
+        CaptureOrigin.Engineer => "engineer",
+        CaptureOrigin.Trigger => "trigger",
+        CaptureOrigin.Alert => "alert",
+        CaptureOrigin.Sweep => "sweep",
+        _ => "",
+    };
 
     /// <summary>One row per capture.</summary>
     internal static void RenderList(IAnsiConsole console, ListCapturesResponse response)

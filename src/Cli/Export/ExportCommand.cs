@@ -2,6 +2,7 @@ using System.CommandLine;
 using Millisampler.Analysis.Datasets;
 using Millisampler.Cli.Connection;
 using Millisampler.Cli.Output;
+using Millisampler.Cli.Summary;
 using Millisampler.Common.Text;
 using Millisampler.Contracts.V1;
 using Spectre.Console;
@@ -35,16 +36,34 @@ internal static class ExportCommand
         command.SetAction(async (r, ct) =>
         {
             using CoordinatorConnection conn = coordinator.Open(r);
+            Capture meta = await conn.CallAsync(
+                (c, t) => c.GetCaptureAsync(new GetCaptureRequest { CaptureId = r.GetValue(capture)! }, cancellationToken: t).ResponseAsync,
+                ct).ConfigureAwait(false);
             GetCaptureSeriesResponse series = await conn.CallAsync(
                 (c, t) => c.GetCaptureSeriesAsync(new GetCaptureSeriesRequest { CaptureId = r.GetValue(capture)! }, cancellationToken: t).ResponseAsync,
                 ct).ConfigureAwait(false);
             IAnsiConsole console = CliConsole.Create(env.Stdout, env.StdoutIsTerminal);
+            SayHostsWithoutRun(console, meta, series);
             string f = r.GetValue(format)!;
             return f == "meta"
                 ? Write(console, r.GetValue(capture)!, series, r.GetValue(dir)!, r.GetValue(force), ct)
                 : await WriteTidyAsync(console, r.GetValue(capture)!, series, r.GetValue(dir)!, f, r.GetValue(force), ct).ConfigureAwait(false);
         });
         return command;
+    }
+
+    /// <summary>
+    /// Names the capture's hosts that have no run at all (refused, unreachable before the start): the series hold only
+    /// hosts that returned a run, and an export must not leave a host out without saying so.
+    /// </summary>
+    internal static void SayHostsWithoutRun(IAnsiConsole console, Capture capture, GetCaptureSeriesResponse series)
+    {
+        var withRun = series.Runs.Select(r => r.Host).ToHashSet(StringComparer.Ordinal);
+        foreach (HostOutcome h in capture.Hosts.Where(h => !withRun.Contains(h.Host)).OrderBy(h => h.Host, StringComparer.Ordinal))
+        {
+            string why = CaptureText.Outcome(h.Outcome) + (string.IsNullOrEmpty(h.Reason) ? "" : $": {h.Reason}");
+            console.Line($"{h.Host}: skipped, no data ({why})");
+        }
     }
 
     /// <summary>Writes one file per run that holds data; refuses to overwrite unless <paramref name="force"/>.</summary>

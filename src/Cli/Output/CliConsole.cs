@@ -64,6 +64,104 @@ internal static class CliConsole
         return table;
     }
 
+    /// <summary>
+    /// A table of plain cells that fits the console's width by shortening only the cells of column
+    /// <paramref name="shorten"/> (free text such as a reason), never the others: Spectre would otherwise narrow every
+    /// column, down to a host name of one character. <paramref name="shortened"/> lists the rows cut, so the caller can
+    /// print their text in full below the table.
+    /// </summary>
+    public static Table FittedTable(IAnsiConsole console, string[] headers, IReadOnlyList<string[]> rows, int shorten, out IReadOnlyList<int> shortened) =>
+        FittedTable(console, headers, rows, shorten, out shortened, out _);
+
+    /// <summary>
+    /// As <see cref="FittedTable(IAnsiConsole, string[], IReadOnlyList{string[]}, int, out IReadOnlyList{int})"/>;
+    /// <paramref name="fits"/> is false when the other columns alone leave too little room, so Spectre would narrow them
+    /// and the caller should lay the rows out another way.
+    /// </summary>
+    public static Table FittedTable(IAnsiConsole console, string[] headers, IReadOnlyList<string[]> rows, int shorten, out IReadOnlyList<int> shortened,
+        out bool fits)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        ArgumentNullException.ThrowIfNull(rows);
+
+        // The table's natural width with the free-text column empty but for its header: what the other columns need.
+        Table probe = NewTable(console, headers);
+        foreach (string[] row in rows)
+        {
+            probe.AddPlainRow([.. row.Select((c, i) => i == shorten ? "" : c)]);
+        }
+
+        int others = Render(console, probe, Unbounded).Max(l => l.GetCellWidth()) - headers[shorten].GetCellWidth();
+        int room = Math.Max(MinShortenedCell, console.Profile.Width - others);
+        fits = others + MinShortenedCell <= console.Profile.Width;
+        string ellipsis = console.Profile.Capabilities.Unicode ? "…" : "...";
+        while (true)
+        {
+            var cut = new List<int>();
+            Table table = NewTable(console, headers);
+            for (int r = 0; r < rows.Count; r++)
+            {
+                string[] cells = [.. rows[r]];
+                if (cells[shorten].GetCellWidth() > room)
+                {
+                    cells[shorten] = Shorten(cells[shorten], room, ellipsis);
+                    cut.Add(r);
+                }
+
+                table.AddPlainRow(cells);
+            }
+
+            // Spectre's own layout decides: the table fits when it takes as many lines at the console's width as
+            // unbounded (no cell wrapped). Its padding rules are not ours to mirror, so a tight fit is searched.
+            shortened = cut;
+            if (!fits || room <= MinShortenedCell || Render(console, table, console.Profile.Width).Length == Render(console, table, Unbounded).Length)
+            {
+                return table;
+            }
+
+            room--;
+        }
+    }
+
+    // Below this a shortened cell says too little; the table may then be wider than the console and the terminal wraps it.
+    private const int MinShortenedCell = 16;
+
+    private const int Unbounded = 100_000;
+
+    /// <summary>The lines <paramref name="table"/> takes on a plain console like <paramref name="console"/> of <paramref name="width"/>.</summary>
+    private static string[] Render(IAnsiConsole console, Table table, int width)
+    {
+        var measure = new StringWriter();
+        IAnsiConsole plain = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(measure),
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+        });
+        plain.Profile.Width = width;
+        plain.Profile.Capabilities.Unicode = console.Profile.Capabilities.Unicode;
+        plain.Write(table);
+        return measure.ToString().TrimEnd('\n').Split('\n');
+    }
+
+    private static string Shorten(string text, int room, string ellipsis)
+    {
+        int keep = Math.Max(0, room - ellipsis.Length);
+        var sb = new System.Text.StringBuilder();
+        foreach (char c in text)
+        {
+            if ((sb.ToString() + c).GetCellWidth() > keep)
+            {
+                break;
+            }
+
+            sb.Append(c);
+        }
+
+        return sb.ToString().TrimEnd() + ellipsis;
+    }
+
     /// <summary>Adds a row of plain-text cells (no markup is interpreted in them).</summary>
     public static void AddPlainRow(this Table table, params string[] cells) =>
         table.AddRow(cells.Select(c => (IRenderable)new Text(c)).ToArray());

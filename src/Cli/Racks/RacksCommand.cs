@@ -15,7 +15,7 @@ internal static class RacksCommand
     public static Command Create(CliEnvironment env)
     {
         CoordinatorOptions coordinator = CommonOptions.Coordinator(env);
-        Option<OutputFormat?> output = CommonOptions.Output();
+        Option<OutputFormat?> output = CommonOptions.Output(csv: true);
         var command = new Command("racks", "Registered racks and hosts: address, link speed, clock, health") { coordinator, output };
         command.SetAction(async (r, ct) =>
         {
@@ -25,6 +25,10 @@ internal static class RacksCommand
             if (r.OutputOf(output) == OutputFormat.Json)
             {
                 CliConsole.WriteJson(env.Stdout, racks);
+            }
+            else if (r.OutputOf(output) == OutputFormat.Csv)
+            {
+                WriteCsv(env.Stdout, racks);
             }
             else
             {
@@ -56,6 +60,23 @@ internal static class RacksCommand
 
         console.Write(table);
     }
+
+    /// <summary>One row per host: link speeds in bits/s ("eth0=25000000000", ";"-separated), clock error in ns, last seen in UTC.</summary>
+    internal static void WriteCsv(TextWriter writer, ListRacksResponse response) =>
+        CsvOutput.Write(writer,
+            ["rack", "host", "address", "interfaces", "clock_synchronized", "clock_max_error_ns", "health", "last_seen_utc"],
+            response.Racks.OrderBy(r => r.Rack_, StringComparer.Ordinal).SelectMany(rack => rack.Hosts.OrderBy(h => h.Host, StringComparer.Ordinal)
+                .Select(h => (IReadOnlyList<string>)
+                [
+                    rack.Rack_,
+                    h.Host,
+                    h.Address,
+                    string.Join(";", h.Interfaces.Select(i => $"{i.Name}={CsvOutput.Number(i.LinkSpeedBitsPerSecond)}")),
+                    h.Clock is null ? "" : CsvOutput.Bool(h.Clock.Synchronized),
+                    h.Clock is null ? "" : CsvOutput.Number(h.Clock.MaxErrorNs),
+                    h.Health,
+                    CsvOutput.Utc(h.LastSeenUnixNs),
+                ])));
 
     private static string LinkSpeed(HostMember h)
     {

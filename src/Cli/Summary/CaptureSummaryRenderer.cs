@@ -100,21 +100,68 @@ public sealed class CaptureSummaryRenderer(IAnsiConsole console)
             return;
         }
 
-        Table table = CliConsole.NewTable(console, "HOST", "OUTCOME", "BINS", "LINK", "CLOCK ERROR", "ALIGNMENT", "REASON");
-        foreach (HostOutcome h in c.Hosts.OrderBy(h => h.Host, StringComparer.Ordinal))
+        var hosts = c.Hosts.OrderBy(h => h.Host, StringComparer.Ordinal).ToList();
+        var rows = hosts.Select(h =>
         {
             bool data = CaptureText.HasData(h.Outcome);
-            table.AddPlainRow(
+            return new[]
+            {
                 h.Host,
                 CaptureText.Outcome(h.Outcome),
                 c.Bins > 0 ? $"{h.BinsCovered}/{c.Bins}" : h.BinsCovered.ToString(CultureInfo.InvariantCulture),
                 h.LinkSpeedBitsPerSecond > 0 ? RateText.Format(h.LinkSpeedBitsPerSecond) : "-",
                 h.ClockErrorNs < 0 ? "unknown" : data || h.ClockErrorNs > 0 ? DurationText.Format(h.ClockErrorNs) : "-",
                 data ? h.AlignmentTrusted ? "ok" : "UNTRUSTED" : "-",
-                h.Reason);
+                h.Reason,
+            };
+        }).ToList();
+        string[] headers = ["HOST", "OUTCOME", "BINS", "LINK", "CLOCK ERROR", "ALIGNMENT", "REASON"];
+        Table table = CliConsole.FittedTable(console, headers, rows, headers.Length - 1, out IReadOnlyList<int> shortened, out bool fits);
+        if (fits)
+        {
+            console.Write(table);
+            WriteInFull(console, shortened.Select(i => (hosts[i].Host, hosts[i].Reason)));
+            return;
         }
 
-        console.Write(table);
+        // Too narrow for the columns (a long host name on 80 columns): one block per host, the name on its own line.
+        foreach (string[] row in rows)
+        {
+            console.Line(row[0], Heading);
+            var facts = new List<string> { row[1], $"{row[2]} bins" };
+            facts.AddRange(new[] { ("link", row[3]), ("clock error", row[4]), ("alignment", row[5]) }.Where(f => f.Item2 != "-").Select(f => $"{f.Item1} {f.Item2}"));
+            console.Line("  " + string.Join(", ", facts));
+            if (row[6].Length > 0)
+            {
+                console.Line("  reason: " + row[6]);
+            }
+        }
+    }
+
+    /// <summary>The reasons a table had to shorten, each on its own line (a terminal wraps them; nothing is lost).</summary>
+    internal static void WriteInFull(IAnsiConsole console, IEnumerable<(string Host, string Reason)> reasons)
+    {
+        bool first = true;
+        foreach ((string host, string reason) in reasons)
+        {
+            if (first)
+            {
+                console.Line("Reasons in full:");
+                first = false;
+            }
+
+            string line = $"  {host}: {reason}";
+            int width = console.Profile.Width;
+
+            // In a pipe or a file a reason stays on one line, for grep; a terminal wraps it at word boundaries.
+            if (!console.Profile.Capabilities.Ansi && line.GetCellWidth() > width)
+            {
+                console.Profile.Width = line.GetCellWidth();
+            }
+
+            console.Line(line);
+            console.Profile.Width = width;
+        }
     }
 
     private void RenderBursts(CaptureAnalysis a, long w)

@@ -79,7 +79,7 @@ internal static class SweepsCommand
     private static Command CreateList(CliEnvironment env)
     {
         CoordinatorOptions coordinator = CommonOptions.Coordinator(env);
-        Option<OutputFormat?> output = CommonOptions.Output();
+        Option<OutputFormat?> output = CommonOptions.Output(csv: true);
         var command = new Command("list", "List sweeps") { coordinator, output };
         command.SetAction(async (r, ct) =>
         {
@@ -89,6 +89,18 @@ internal static class SweepsCommand
             if (r.OutputOf(output) == OutputFormat.Json)
             {
                 CliConsole.WriteJson(env.Stdout, list);
+                return ExitCodes.Ok;
+            }
+
+            if (r.OutputOf(output) == OutputFormat.Csv)
+            {
+                CsvOutput.Write(env.Stdout, ["name", "state", "racks", "widths", "period_ns", "jitter_ns", "alignment", "max_concurrent", "window"],
+                    list.Sweeps.Select(s => (IReadOnlyList<string>)
+                    [
+                        s.Definition.Name, s.Paused ? "paused" : "active", RacksText(s.Definition.Racks), WidthsText(s.Definition),
+                        CsvOutput.Number(s.Definition.PeriodNs), CsvOutput.Number(s.Definition.JitterNs), AlignmentText(s.Definition.Alignment),
+                        CsvOutput.Number(s.Definition.MaxConcurrent), WindowText(s.Definition.Window),
+                    ]));
                 return ExitCodes.Ok;
             }
 

@@ -11,6 +11,7 @@ public class ExportCommandTests
         var service = new FakeCoordinatorService();
         var failed = new Run { RunId = "run-d", Host = "d", Rack = "r1", BinWidthNs = 1_000_000, Bins = TestRack.Bins, Status = RunStatus.Failed, StatusDetail = "agent refused: busy" };
         service.Series[captureId] = [TestRack.Run("b"), TestRack.Run("a"), TestRack.Run("c"), failed];
+        service.Captures[captureId] = TestRack.CaptureOf(captureId, "a", "b", "c", "d");
         return service;
     }
 
@@ -79,6 +80,26 @@ public class ExportCommandTests
     }
 
     [Fact]
+    public async Task Export_HostWithoutAnyRun_IsNamedAsSkippedWithItsOutcomeAndReason()
+    {
+        // A host the agent refused before the start has no run at all: only the capture's host list names it.
+        FakeCoordinatorService service = WithSeries("cap-x");
+        service.Captures["cap-x"].Hosts.Add(new HostOutcome { Host = "e", Outcome = HostOutcomeKind.HostOutcomeRefused, Reason = "interval below the agent's minimum" });
+        await using FakeCoordinator fake = await FakeCoordinator.StartAsync(service);
+        using var dir = new TempDirectory();
+
+        CliResult meta = await CliRun.RunAsync("export", "cap-x", Path.Combine(dir.Path, "meta"), "--coordinator", fake.Address.ToString());
+        CliResult csv = await CliRun.RunAsync("export", "cap-x", Path.Combine(dir.Path, "csv"), "--format", "csv", "--coordinator", fake.Address.ToString());
+
+        foreach (CliResult r in new[] { meta, csv })
+        {
+            Assert.Equal(ExitCodes.Ok, r.ExitCode);
+            Assert.Contains("e: skipped, no data (refused: interval below the agent's minimum)\n", r.Stdout);
+            Assert.Contains("d: skipped, no data (agent refused: busy)\n", r.Stdout);
+        }
+    }
+
+    [Fact]
     public async Task Export_UnknownCapture_ExitsOneWithNotFound()
     {
         await using FakeCoordinator fake = await FakeCoordinator.StartAsync();
@@ -97,6 +118,7 @@ public class ExportCommandTests
         var service = new FakeCoordinatorService();
         string longHost = new('b', 300);
         service.Series["cap-x"] = [TestRack.Run("a"), TestRack.Run(longHost)];
+        service.Captures["cap-x"] = TestRack.CaptureOf("cap-x", "a", longHost);
         await using FakeCoordinator fake = await FakeCoordinator.StartAsync(service);
         using var dir = new TempDirectory();
 

@@ -19,6 +19,7 @@ public class TidyExportTests
         var service = new FakeCoordinatorService();
         var failed = new Run { RunId = "run-d", Host = "d", Rack = "r1", BinWidthNs = 1_000_000, Bins = TestRack.Bins, Status = RunStatus.Failed, StatusDetail = "agent refused: busy" };
         service.Series[captureId] = [TestRack.Run("b"), TestRack.Run("a"), TestRack.Run("c"), failed];
+        service.Captures[captureId] = TestRack.CaptureOf(captureId, "a", "b", "c", "d");
         return service;
     }
 

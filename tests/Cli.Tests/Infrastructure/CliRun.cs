@@ -17,7 +17,10 @@ public static class CliRun
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        var env = new CliEnvironment(stdout, stderr, GetEnvironmentVariable: _ => null, Time: new FakeTimeProvider(Now));
+        var time = new FakeTimeProvider(Now);
+
+        // TAI − UTC is 37 s: the TAI clock reads 2025-11-22 15:00:37.000 at Now.
+        var env = new CliEnvironment(stdout, stderr, GetEnvironmentVariable: _ => null, Time: time, Tai: new Common.Time.TimeProviderTaiClock(time, 37));
         int code = await Cli.RunAsync(args, env, cancellationToken);
         return new CliResult(code, stdout.ToString(), stderr.ToString());
     }

@@ -93,4 +93,20 @@ public static class TestRack
         run.Series.IngressConnections.AddRange(Enumerable.Repeat(3u, Bins));
         return run;
     }
+
+    /// <summary>The capture behind <see cref="Run"/>s of <paramref name="hosts"/>, as GetCapture returns it (no analysis).</summary>
+    public static Capture CaptureOf(string captureId, params string[] hosts)
+    {
+        var c = new Capture
+        {
+            CaptureId = captureId,
+            Rack = "r1",
+            State = CaptureState.Analysed,
+            StartTaiNs = 1_763_823_637_000_000_000,
+            BinWidthNs = 1_000_000,
+            Bins = Bins,
+        };
+        c.Hosts.AddRange(hosts.Select(h => new HostOutcome { Host = h, Outcome = HostOutcomeKind.HostOutcomeCollected, BinsCovered = Bins }));
+        return c;
+    }
 }

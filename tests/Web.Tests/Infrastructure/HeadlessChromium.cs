@@ -35,7 +35,8 @@ public sealed class HeadlessChromium : IDisposable
         _service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(DriverPath)!, Path.GetFileName(DriverPath));
         _service.HideCommandPromptWindow = true;
         _service.SuppressInitialDiagnosticInformation = true;
-        var options = new ChromeOptions { BinaryLocation = BrowserPath };
+        // The secured UI tests serve TLS with a throw-away CA; the browser takes it as it is (tests only).
+        var options = new ChromeOptions { BinaryLocation = BrowserPath, AcceptInsecureCertificates = true };
         options.AddArguments(
             "--headless=new",
             "--no-sandbox", // root in CI containers: Chromium's sandbox refuses to run as root
