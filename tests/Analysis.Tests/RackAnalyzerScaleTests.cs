@@ -14,8 +14,8 @@ public class RackAnalyzerScaleTests
     {
         var rng = new Random(seed);
 
-        // Over a million host-bins, so the scan does split; 3 parts on any machine, so the split is uneven.
-        HostSeries[] rack = TestRacks.Random(rng, hosts: rng.Next(50, 70), bins: 20_000, partial: true);
+        // Over two million host-bins, so the scan does split; 3 parts on any machine, so the split is uneven.
+        HostSeries[] rack = TestRacks.Random(rng, hosts: rng.Next(110, 140), bins: 20_000, partial: true);
         var options = new AnalysisOptions(0.3 + (rng.NextDouble() * 0.7), rng.Next(2, 5));
 
         RackAnalysis one = RackAnalyzer.Analyze(rack, TestRacks.BinWidthNs, options with { MaxParallelism = 1 });
