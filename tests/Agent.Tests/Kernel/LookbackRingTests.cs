@@ -259,8 +259,10 @@ public sealed partial class LookbackRingTests(ITestOutputHelper output)
         // Every datagram is counted; a stray packet of the host's own (one seen in CI) may add one or two.
         Assert.InRange(pa.Sum(), (ulong)pairs, (ulong)pairs + 2);
         Assert.InRange(pb.Sum(), (ulong)pairs, (ulong)pairs + 2);
-        Assert.Equal(pa.ToList().FindIndex(p => p > 0), pb.ToList().FindIndex(p => p > 0));
-        Assert.Equal(pa.ToList().FindLastIndex(p => p > 0), pb.ToList().FindLastIndex(p => p > 0));
+        // The first and last bins with traffic agree, or differ by the one bin a straddling pair moves a
+        // datagram (seen once: the last pair's datagram to B landed in the next bin).
+        Assert.InRange(pb.ToList().FindIndex(p => p > 0) - pa.ToList().FindIndex(p => p > 0), 0, 1);
+        Assert.InRange(pb.ToList().FindLastIndex(p => p > 0) - pa.ToList().FindLastIndex(p => p > 0), 0, 1);
         // A pair can straddle a bin edge (its two datagrams leave µs apart): at most one or two
         // datagrams move to the next bin, never more, and only at some edges.
         long moved = 0;
