@@ -13,7 +13,7 @@ public sealed class LookbackOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>Width of the ring's bins, 10 µs..1 s. Default 1 ms, Meta's usual width and the one a ToR buffer's queue is seen at.</summary>
-    public TimeSpan BinWidth { get; set; } = TimeSpan.FromTicks(LookbackRingOptions.DefaultBinWidthNs / 100);
+    public TimeSpan BinWidth { get; set; } = TimeNs.ToTimeSpan(LookbackRingOptions.DefaultBinWidthNs);
 
     /// <summary>Slots per CPU: a power of two, 64..65,536. Default 4,096: 4.096 s at 1 ms, 2,000 bins before a trigger instant plus margin.</summary>
     public uint DepthBins { get; set; } = LookbackRingOptions.DefaultDepthBins;

@@ -1,4 +1,5 @@
 using Millisampler.Agent.Sampling;
+using Millisampler.Common.Time;
 
 namespace Millisampler.Agent.Triggers;
 
@@ -40,7 +41,7 @@ public sealed class TriggerEvaluator
             {
                 CapacityBytesPerBin = lineRateBitsPerSecond / 8.0 * seconds,
                 BusyBytesPerBin = r.BusyBitsPerSecond / 8.0 * seconds,
-                CooldownNs = r.Cooldown.Ticks * 100,
+                CooldownNs = TimeNs.Of(r.Cooldown),
             });
         }
         Inactive = inactive;

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Millisampler.Agent.Clock;
 using Millisampler.Agent.Sampling;
+using Millisampler.Common.Time;
 using Millisampler.Contracts.V1;
 
 namespace Millisampler.Agent.Triggers;
@@ -51,7 +52,7 @@ internal sealed partial class TriggerWatcher(
             Kind = r.Kind.ToString(),
             Bins = r.Bins,
             Condition = Describe(r),
-            CooldownNs = r.Cooldown.Ticks * 100,
+            CooldownNs = TimeNs.Of(r.Cooldown),
             Active = ring && !inactive.ContainsKey(r.Name),
             InactiveReason = !ring ? "no look-back ring" : inactive.GetValueOrDefault(r.Name, ""),
         })];
@@ -96,7 +97,7 @@ internal sealed partial class TriggerWatcher(
         // Never more than half the ring at once: a watcher that fell further behind skips ahead (a gap the evaluator sees).
         int maxBins = (int)(ring.DepthBins / 2);
         var buffer = new RingBin[maxBins];
-        long graceNs = ReadGrace.Ticks * 100;
+        long graceNs = TimeNs.Of(ReadGrace);
         long next = ((clock.NowTaiNs() - graceNs) / width);
         using var timer = new PeriodicTimer(options.PollInterval, time);
         try
