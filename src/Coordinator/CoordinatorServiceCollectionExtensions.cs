@@ -51,6 +51,8 @@ public static class CoordinatorServiceCollectionExtensions
         });
         services.AddSingleton<ICaptureStore>(sp => sp.GetRequiredService<SqlStore>());
         services.AddSingleton<ILeaseStore>(sp => sp.GetRequiredService<SqlStore>());
+        services.AddSingleton<IPinReleaseStore>(sp => sp.GetRequiredService<SqlStore>());
+        services.AddHostedService<PinReleaser>();
         services.AddSingleton<RackLanes>();
         services.AddSingleton<RunScheduler>();
         services.AddSingleton<RunCollector>();

@@ -37,6 +37,10 @@ internal static class Observability
     public static readonly Counter<long> HostOutcomes = Meter.CreateCounter<long>(
         "millisampler.coordinator.host_outcomes", "{host}", "Final outcome of each host of each capture.");
 
+    /// <summary>Agent pins the coordinator released because it will not fetch the run, by outcome.</summary>
+    public static readonly Counter<long> PinReleases = Meter.CreateCounter<long>(
+        "millisampler.coordinator.pin_releases", "{release}", "Agent pins released (ReleaseRun) because the coordinator will not fetch the run, by outcome.");
+
     /// <summary>ScheduleRun attempts beyond the first.</summary>
     public static readonly Counter<long> ScheduleRetries = Meter.CreateCounter<long>(
         "millisampler.coordinator.schedule.retries", "{attempt}", "ScheduleRun attempts beyond the first.");

@@ -61,5 +61,9 @@ internal sealed partial class RunArbiter
         [LoggerMessage(EventId = 2314, EventName = "RunArmedMarkFailed", Level = LogLevel.Warning,
             Message = "Could not mark run {RunId} armed in the store; should the agent be killed before it is stored, it will not be recorded as lost")]
         public static partial void ArmedMarkFailed(ILogger logger, string runId, Exception exception);
+
+        [LoggerMessage(EventId = 2315, EventName = "RunReleased", Level = LogLevel.Information,
+            Message = "Run {RunId} released by {Requester}: it will not be fetched, so its pin is dropped (was pinned: {WasPinned})")]
+        public static partial void RunReleased(ILogger logger, string runId, string requester, bool wasPinned);
     }
 }

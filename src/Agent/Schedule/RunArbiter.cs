@@ -41,6 +41,9 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenRegistration _onStopping;
     private readonly Dictionary<string, (Run Run, string Detail)> _unstored = new(StringComparer.Ordinal);
+
+    /// <summary>Runs a coordinator said it will not fetch (ReleaseRun): never pinned again. Guarded by <see cref="_sync"/>; bounded by <see cref="MaxReleasedRemembered"/>.</summary>
+    private readonly HashSet<string> _released = new(StringComparer.Ordinal);
     private LocalRun? _local;
     private int _disposed;
 
@@ -187,6 +190,38 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
         }
 
         return await _store.TryGetAsync(runId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Most released run ids remembered so a pin set after the release is skipped; beyond it the set restarts (a late pin then lapses on its own).</summary>
+    internal const int MaxReleasedRemembered = 4096;
+
+    /// <summary>
+    /// A coordinator will not fetch this run (its capture was interrupted): drops the pin now and skips the pin a
+    /// run still to start would set. The run still records and stays readable until retention deletes it.
+    /// </summary>
+    /// <returns>True when the run was pinned or is still to be recorded here.</returns>
+    public async Task<bool> ReleaseAsync(string runId, string requester, CancellationToken cancellationToken)
+    {
+        bool pending;
+        lock (_sync)
+        {
+            pending = _runs.TryGetValue(runId, out CoordinatorRun? entry) && !entry.Finished;
+            if (_released.Count >= MaxReleasedRemembered)
+            {
+                _released.Clear();
+            }
+
+            _released.Add(runId);
+        }
+
+        bool wasPinned = _store.IsPinned(runId);
+        if (wasPinned)
+        {
+            await _store.UnpinAsync(runId, cancellationToken).ConfigureAwait(false);
+        }
+
+        Log.RunReleased(_logger, runId, requester, wasPinned);
+        return wasPinned || pending;
     }
 
     /// <summary>Records that a coordinator fetched its run (or a look-back window it read): retention may delete it again.</summary>
@@ -542,6 +577,14 @@ internal sealed partial class RunArbiter : IHostedService, IDisposable
 
     private async Task PinAsync(string runId)
     {
+        lock (_sync)
+        {
+            if (_released.Contains(runId))
+            {
+                return;
+            }
+        }
+
         try
         {
             await _store.PinAsync(runId, CancellationToken.None).ConfigureAwait(false);

@@ -93,6 +93,27 @@ internal sealed partial class AgentGrpcService(
         return decision.Run!;
     }
 
+    public override async Task<ReleaseRunResponse> ReleaseRun(ReleaseRunRequest request, ServerCallContext context)
+    {
+        if (!RunStore.IsValidRunId(request.RunId, out var error))
+        {
+            throw InvalidRunId(error);
+        }
+
+        try
+        {
+            bool released = await runs.ReleaseAsync(request.RunId, request.Requester, context.CancellationToken).ConfigureAwait(false);
+            return new ReleaseRunResponse { Released = released };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, $"the pin of run '{request.RunId}' could not be dropped: {e.Message}; retry later"));
+        }
+    }
+
+    private static RpcException InvalidRunId(string? error) =>
+        new(new Status(StatusCode.InvalidArgument, $"{error} (run_id must be 1..64 UTF-8 bytes, no control characters, no '/' or '\\')"));
+
     /// <summary>The agent's timestamps of this call: TAI at the handler's entry and just before it answers.</summary>
     private ClockSample Sample(long receivedTai) => new() { ReceiveTaiNs = receivedTai, TransmitTaiNs = clock.NowTaiNs() };
 
@@ -100,7 +121,7 @@ internal sealed partial class AgentGrpcService(
     {
         if (!RunStore.IsValidRunId(request.RunId, out var error))
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"{error} (run_id must be 1..64 UTF-8 bytes, no control characters, no '/' or '\\')"));
+            throw InvalidRunId(error);
         }
 
         Run? run;

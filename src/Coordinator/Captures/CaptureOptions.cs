@@ -79,6 +79,20 @@ public sealed class CaptureOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00", ParseLimitsInInvariantCulture = true)]
     public TimeSpan MaxCaptureDuration { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// How often owed pin releases (runs of captures a coordinator stop interrupted, look-back windows already stored,
+    /// runs not collected) are sent to the agents with ReleaseRun. Default 5 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00", ParseLimitsInInvariantCulture = true)]
+    public TimeSpan PinReleaseInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// An owed pin release is dropped (and logged) when the agent has not taken it this long: by then the agent's
+    /// own pin has lapsed (RunStore:PinExpiryMinutes, default 60). Default 1 h.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00", ParseLimitsInInvariantCulture = true)]
+    public TimeSpan PinReleaseGiveUp { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Captures that may wait behind a rack's running capture (wait_if_busy). Default 8.</summary>
     [Range(0, 1000)]
     public int MaxQueuedPerRack { get; set; } = 8;

@@ -21,6 +21,7 @@ internal sealed partial class CaptureRunner
     private readonly RunScheduler _scheduler;
     private readonly RunCollector _collector;
     private readonly ICaptureStore _store;
+    private readonly IPinReleaseStore _pins;
     private readonly RackLanes _lanes;
     private readonly RackResults _results;
     private readonly TaiClock _clock;
@@ -30,7 +31,7 @@ internal sealed partial class CaptureRunner
     private readonly ILogger<CaptureRunner> _logger;
 
     public CaptureRunner(MembershipRegistry registry, RunScheduler scheduler, RunCollector collector, ICaptureStore store,
-        RackLanes lanes, TaiClock clock, TimeProvider time, IOptions<CaptureOptions> options,
+        IPinReleaseStore pins, RackLanes lanes, TaiClock clock, TimeProvider time, IOptions<CaptureOptions> options,
         IOptions<MembershipOptions> membership, RackResults results, ILogger<CaptureRunner> logger)
     {
         _results = results;
@@ -38,6 +39,7 @@ internal sealed partial class CaptureRunner
         _scheduler = scheduler;
         _collector = collector;
         _store = store;
+        _pins = pins;
         _lanes = lanes;
         _clock = clock;
         _time = time;
@@ -175,6 +177,9 @@ internal sealed partial class CaptureRunner
         var read = readable.ToDictionary(t => t.Host, t => new ScheduleOutcome(t.Host, HostOutcomeKind.HostOutcomeScheduled, "", states[t.Host].Clock, 0),
             StringComparer.Ordinal);
         await MergeAnalyseStoreAsync(record, states, read, collected, start, end, ct).ConfigureAwait(false);
+
+        // The window is stored here now; the agents' copies need no pin (a retry of this read is over).
+        await OwePinReleasesAsync(record.Id, [.. readable.Select(t => t.Host)]).ConfigureAwait(false);
     }
 
     /// <summary>Sets the coordinator's own measurement of the host's clock offset on its outcome.</summary>
@@ -257,6 +262,23 @@ internal sealed partial class CaptureRunner
 
         Observability.CollectionDuration.Record(_time.GetElapsedTime(collectStarted).TotalSeconds);
         await MergeAnalyseStoreAsync(record, states, armed, collected, start, end, ct).ConfigureAwait(false);
+
+        // A host armed but not collected keeps its run pinned for a fetch that will not come.
+        await OwePinReleasesAsync(record.Id, [.. collected.Where(c => c.Run is null).Select(c => c.Host)]).ConfigureAwait(false);
+    }
+
+    /// <summary>Records that the agents' pins of run <paramref name="runId"/> on <paramref name="hosts"/> are to be released (<see cref="PinReleaser"/>).</summary>
+    private async Task OwePinReleasesAsync(string runId, IReadOnlyCollection<string> hosts)
+    {
+        try
+        {
+            await _pins.AddPinReleasesAsync(runId, hosts, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Only costs disk on the agents until their pins lapse.
+            LogStoreFailed(_logger, ex, runId);
+        }
     }
 
     private async Task MergeAnalyseStoreAsync(CaptureRecord record, IReadOnlyDictionary<string, HostState> states,
@@ -424,6 +446,10 @@ internal sealed partial class CaptureRunner
     {
         long completedAt = NowUnixNs();
         LogCaptureEnded(_logger, record.Id, record.Plan.Rack, CaptureState.Failed, 0, record.Plan.Hosts.Count, detail);
+        // A scheduled host holds a pin on the run; a pending one may, if the request reached it before the end.
+        List<string> pinned = record.Read(c => c.Hosts
+            .Where(h => h.Outcome is HostOutcomeKind.HostOutcomePending or HostOutcomeKind.HostOutcomeScheduled)
+            .Select(h => h.Host).ToList());
         await CompleteAsync(record, c =>
         {
             c.State = CaptureState.Failed;
@@ -434,6 +460,7 @@ internal sealed partial class CaptureRunner
                 Set(h, HostOutcomeKind.HostOutcomeFailed, h.Outcome == HostOutcomeKind.HostOutcomePending ? "not tried: " + detail : "not collected: " + detail);
             }
         }, [], ct).ConfigureAwait(false);
+        await OwePinReleasesAsync(record.Id, pinned).ConfigureAwait(false);
     }
 
     /// <summary>

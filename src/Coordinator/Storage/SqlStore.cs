@@ -15,7 +15,7 @@ namespace Millisampler.Coordinator.Storage;
 /// Each row keeps the protobuf message as a blob (the wire format is the schema, so fields added to the contracts
 /// are stored without a migration) next to indexed columns for the queries. Every write is one transaction.
 /// </summary>
-internal abstract partial class SqlStore : ICaptureStore, ILeaseStore, ISweepStore, IDisposable
+internal abstract partial class SqlStore : ICaptureStore, ILeaseStore, ISweepStore, IPinReleaseStore, IDisposable
 {
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly SemaphoreSlim _initLock = new(1, 1);
@@ -119,6 +119,7 @@ internal abstract partial class SqlStore : ICaptureStore, ILeaseStore, ISweepSto
             expires_unix_ns BIGINT NOT NULL
         );
         {SweepSchema(blob)}
+        {PinReleaseSchema}
         """;
 
     public Task InsertAsync(Capture capture, CancellationToken cancellationToken) =>
@@ -412,13 +413,17 @@ internal abstract partial class SqlStore : ICaptureStore, ILeaseStore, ISweepSto
             c.State = CaptureState.Failed;
             c.Detail = "the coordinator stopped before this capture completed";
             c.CompletedAtUnixNs = now;
+            // A scheduled host holds a pin on the capture's run; a pending one may, if the request reached it.
+            var pinned = new List<string>();
             foreach (HostOutcome h in c.Hosts.Where(h => h.Outcome is HostOutcomeKind.HostOutcomePending or HostOutcomeKind.HostOutcomeScheduled))
             {
+                pinned.Add(h.Host);
                 h.Outcome = HostOutcomeKind.HostOutcomeFailed;
                 h.Reason = "not collected: the coordinator stopped";
             }
 
             await UpdateCaptureAsync(connection, tx, c, cancellationToken).ConfigureAwait(false);
+            await InsertPinReleasesAsync(connection, tx, c.CaptureId, pinned, cancellationToken).ConfigureAwait(false);
         }
 
         return interrupted.Count;

@@ -35,6 +35,11 @@ public sealed class AgentServiceFuzzTests
             [
                 new ReadWindowRequest { RunId = "window-1", FirstBin = (now / 1_000_000) - 100, Bins = 50, BinWidthNs = 1_000_000, Requester = "coordinator" },
             ],
+            ["ReleaseRun"] =
+            [
+                new ReleaseRunRequest { RunId = "seed-run", Requester = "coordinator" },
+                new ReleaseRunRequest { RunId = "fuzz-1", Requester = "coordinator" },
+            ],
         };
 
         IReadOnlyList<string> forbidden = await FuzzRun.RunAsync(agent.Channel.CreateCallInvoker(), AgentService.Descriptor, seeds, seed: 8);

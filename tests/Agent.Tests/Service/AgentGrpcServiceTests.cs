@@ -178,6 +178,49 @@ public sealed class AgentGrpcServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ReleaseRun_WhileRecording_UnpinsAndTheStoredRunStaysUnpinnedButReadable()
+    {
+        var request = _agent.Request("interrupted", leadMs: 300, binWidthNs: 1_000_000, bins: 2000);
+        await _agent.Client.ScheduleRunAsync(request);
+        await _agent.Engine.WaitArmedAsync("interrupted");
+        var store = _agent.Services.GetRequiredService<RunStore>();
+        await WaitUntilAsync(() => store.IsPinned("interrupted"));
+
+        ReleaseRunResponse released = await _agent.Client.ReleaseRunAsync(new ReleaseRunRequest { RunId = "interrupted", Requester = "restarted-coordinator" });
+
+        Assert.True(released.Released);
+        Assert.False(store.IsPinned("interrupted"));
+        await _agent.AdvanceAsync(TimeSpan.FromMilliseconds(2400));
+        Run run = await _agent.Client.GetRunAsync(new GetRunRequest { RunId = "interrupted" }, deadline: DateTime.UtcNow.AddSeconds(30));
+        Assert.Equal(RunStatus.Complete, run.Status);
+        Assert.False(store.IsPinned("interrupted"));
+    }
+
+    [Fact]
+    public async Task ReleaseRun_BeforeThePinIsSet_ThePinIsNeverSet()
+    {
+        // Released while the run is still to start (its pin is set when it starts recording).
+        ReleaseRunResponse early = await _agent.Client.ReleaseRunAsync(new ReleaseRunRequest { RunId = "released-early" });
+        Assert.False(early.Released);
+        await _agent.Client.ScheduleRunAsync(_agent.Request("released-early", leadMs: 300, binWidthNs: 1_000_000, bins: 100));
+        await _agent.Engine.WaitArmedAsync("released-early");
+        await _agent.AdvanceAsync(TimeSpan.FromMilliseconds(600));
+        Run run = await _agent.Client.GetRunAsync(new GetRunRequest { RunId = "released-early" }, deadline: DateTime.UtcNow.AddSeconds(30));
+
+        Assert.Equal(RunStatus.Complete, run.Status);
+        Assert.False(_agent.Services.GetRequiredService<RunStore>().IsPinned("released-early"));
+    }
+
+    [Fact]
+    public async Task ReleaseRun_BadId_InvalidArgumentUnknownIdNotReleased()
+    {
+        var e = await Assert.ThrowsAsync<RpcException>(() => _agent.Client.ReleaseRunAsync(new ReleaseRunRequest { RunId = "a/b" }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+
+        Assert.False((await _agent.Client.ReleaseRunAsync(new ReleaseRunRequest { RunId = "never-scheduled" })).Released);
+    }
+
+    [Fact]
     public async Task GetRun_NotCompleteBeforeDeadline_DeadlineExceeded()
     {
         await _agent.Client.ScheduleRunAsync(_agent.Request("slow"));

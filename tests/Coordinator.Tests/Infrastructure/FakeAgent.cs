@@ -103,6 +103,9 @@ internal sealed class FakeAgent : AgentService.AgentServiceBase, IAsyncDisposabl
     /// <summary>ReadWindow calls, with the TAI instant each arrived.</summary>
     public ConcurrentQueue<(long ArrivedTaiNs, ReadWindowRequest Request)> ReadWindowCalls { get; } = new();
 
+    /// <summary>Every ReleaseRun the coordinator sent, in order.</summary>
+    public ConcurrentQueue<ReleaseRunRequest> ReleaseCalls { get; } = new();
+
     /// <summary>
     /// Added to the TAI timestamps it puts in <see cref="ClockSample"/>s, ns: a host whose clock runs this far ahead of the
     /// coordinator's (the shared test clock).
@@ -153,6 +156,13 @@ internal sealed class FakeAgent : AgentService.AgentServiceBase, IAsyncDisposabl
     /// <summary>Registers with the coordinator at <paramref name="coordinatorGrpcUrl"/>, as a real agent does at start.</summary>
     public async Task RegisterAsync(string coordinatorGrpcUrl, string? address = null)
     {
+        if (_coordinatorChannel is not null && _coordinatorChannel.Target != new Uri(coordinatorGrpcUrl).Authority)
+        {
+            // Another coordinator (a restart on a new port): register there.
+            _coordinatorChannel.Dispose();
+            _coordinatorChannel = null;
+        }
+
         _coordinatorChannel ??= Secure
             ? GrpcChannel.ForAddress(coordinatorGrpcUrl, new GrpcChannelOptions
             {
@@ -222,6 +232,12 @@ internal sealed class FakeAgent : AgentService.AgentServiceBase, IAsyncDisposabl
     }
 
     /// <summary>As the real agent's ReadWindow: FAILED_PRECONDITION when no ring of the width, the window not wholly past, or its first bin overwritten.</summary>
+    public override Task<ReleaseRunResponse> ReleaseRun(ReleaseRunRequest request, ServerCallContext context)
+    {
+        ReleaseCalls.Enqueue(request);
+        return Task.FromResult(new ReleaseRunResponse { Released = _runs.ContainsKey(request.RunId) });
+    }
+
     public override Task<Run> ReadWindow(ReadWindowRequest request, ServerCallContext context)
     {
         long now = _clock.NowNs();

@@ -137,6 +137,45 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Reopen_UnfinishedCapture_OwesPinReleasesForItsScheduledHostsOnly()
+    {
+        SqlStore store = Open();
+        Capture running = NewCapture("killed", "r1", CaptureState.Running);
+        running.Hosts.Add(new HostOutcome { Host = "h2", Outcome = HostOutcomeKind.HostOutcomeRefused, Reason = "busy" });
+        running.Hosts.Add(new HostOutcome { Host = "h3", Outcome = HostOutcomeKind.HostOutcomePending });
+        await store.InsertAsync(running, default);
+        Assert.Empty(await store.ListPinReleasesAsync(100, default));
+
+        // A coordinator killed here: the next start of the same coordinator finds the capture unfinished.
+        SqlStore reopened = Open();
+        await reopened.EnsureInitializedAsync(default);
+
+        Assert.Equal(
+            [("killed", "h1"), ("killed", "h3")],
+            (await reopened.ListPinReleasesAsync(100, default)).Select(r => (r.RunId, r.Host)).Order());
+        Assert.Empty(await Open(coordinatorId: "c-b").ListPinReleasesAsync(100, default));
+
+        await reopened.RemovePinReleaseAsync("killed", "h1", default);
+        SqlStore again = Open();
+        Assert.Equal([("killed", "h3")], (await again.ListPinReleasesAsync(100, default)).Select(r => (r.RunId, r.Host)));
+    }
+
+    [Fact]
+    public async Task AddPinReleases_Twice_KeptOnceOldestFirst()
+    {
+        SqlStore store = Open();
+        await store.AddPinReleasesAsync("run-b", ["h1", "h2"], default);
+        Time.Advance(TimeSpan.FromSeconds(1));
+        await store.AddPinReleasesAsync("run-a", ["h1"], default);
+        await store.AddPinReleasesAsync("run-b", ["h2"], default);
+
+        Assert.Equal(
+            [("run-b", "h1"), ("run-b", "h2"), ("run-a", "h1")],
+            (await store.ListPinReleasesAsync(100, default)).Select(r => (r.RunId, r.Host)));
+        Assert.Single(await store.ListPinReleasesAsync(1, default));
+    }
+
+    [Fact]
     public async Task Reopen_AnotherCoordinatorsUnfinishedCapture_Untouched()
     {
         SqlStore a = Open(coordinatorId: "c-a");
