@@ -6,13 +6,17 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Millisampler.Contracts.V1;
+using Millisampler.Lab.Certificates;
+using Millisampler.ServiceDefaults.Security;
 
 namespace Millisampler.Benchmarks;
 
 /// <summary>
 /// Racks of fake agents for <see cref="CoordinatorBenchmark"/> and <see cref="FleetBenchmark"/>: one Kestrel server
-/// listening on one loopback port per agent (h2c), so the coordinator opens one channel and one connection per agent
+/// listening on one loopback port per agent (h2c, or mutual TLS with a certificate per agent naming its host when
+/// given a <see cref="LabCertificates"/>), so the coordinator opens one channel and one connection per agent
 /// as it would to real hosts. An agent is told apart by the local port of the call. Every ScheduleRun is accepted; GetRun returns a
 /// synthetic run of the requested bins at once.
 /// </summary>
@@ -37,23 +41,43 @@ internal sealed class CoordinatorBenchmarkAgents : AgentService.AgentServiceBase
 
     private long _runsServed;
 
-    /// <summary>One rack of <paramref name="count"/> agents named bench-rack.</summary>
-    public static Task<CoordinatorBenchmarkAgents> StartAsync(int count) => StartAsync(1, count);
+    /// <summary>Each agent's certificate files (mutual TLS only), by host.</summary>
+    public IReadOnlyDictionary<string, CertificateFiles> Certificates { get; private set; } = new Dictionary<string, CertificateFiles>();
+
+    /// <summary>One rack of <paramref name="count"/> agents named bench-rack; mutual TLS when <paramref name="pki"/> is given.</summary>
+    public static Task<CoordinatorBenchmarkAgents> StartAsync(int count, LabCertificates? pki = null) => StartAsync(1, count, pki);
 
     /// <summary><paramref name="racks"/> racks of <paramref name="hostsPerRack"/> agents: rack001/r001h01, ... (bench-rack/host001 for one rack).</summary>
-    public static async Task<CoordinatorBenchmarkAgents> StartAsync(int racks, int hostsPerRack)
+    public static async Task<CoordinatorBenchmarkAgents> StartAsync(int racks, int hostsPerRack, LabCertificates? pki = null)
     {
         int count = racks * hostsPerRack;
         var agents = new CoordinatorBenchmarkAgents();
+        string[] racksNamed = racks == 1 ? ["bench-rack"] : [.. Enumerable.Range(1, racks).Select(r => $"rack{r:000}")];
+        string[] hosts = [.. Enumerable.Range(0, count).Select(i => racks == 1 ? $"host{i + 1:000}" : $"r{(i / hostsPerRack) + 1:000}h{(i % hostsPerRack) + 1:00}")];
+        var files = new Dictionary<string, CertificateFiles>(StringComparer.Ordinal);
+        if (pki is not null)
+        {
+            foreach (string host in hosts)
+            {
+                files[host] = pki.Agent(host, IPAddress.Loopback);
+            }
+        }
+
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {
             for (int i = 0; i < count; i++)
             {
+                TlsCertificates? server = pki is null ? null : Source(files[hosts[i]]);
                 k.Listen(IPAddress.Loopback, 0, l =>
                 {
                     l.Protocols = HttpProtocols.Http2;
+                    if (server is not null)
+                    {
+                        l.UseMutualTls(server, requireClientCertificate: true, MutualTls.RequireRole(Roles.Coordinator));
+                    }
+
                     agents._listeners.Add(l);
                 });
             }
@@ -65,19 +89,24 @@ internal sealed class CoordinatorBenchmarkAgents : AgentService.AgentServiceBase
         await app.StartAsync();
         agents._app = app;
         var list = new List<(string, string, string)>();
-        agents.Racks = racks == 1 ? ["bench-rack"] : [.. Enumerable.Range(1, racks).Select(r => $"rack{r:000}")];
+        agents.Racks = racksNamed;
         for (int i = 0; i < agents._listeners.Count; i++)
         {
             int port = agents._listeners[i].IPEndPoint!.Port;
             string rack = agents.Racks[i / hostsPerRack];
-            string host = racks == 1 ? $"host{i + 1:000}" : $"r{(i / hostsPerRack) + 1:000}h{(i % hostsPerRack) + 1:00}";
-            agents._hostByPort[port] = (host, rack);
-            list.Add((host, rack, $"127.0.0.1:{port}"));
+            agents._hostByPort[port] = (hosts[i], rack);
+            list.Add((hosts[i], rack, $"127.0.0.1:{port}"));
         }
 
         agents.Agents = list;
+        agents.Certificates = files;
         return agents;
     }
+
+    /// <summary>A certificate source over <paramref name="files"/>, as the services build one.</summary>
+    public static TlsCertificates Source(CertificateFiles files) =>
+        new(Microsoft.Extensions.Options.Options.Create(new SecurityOptions { CertificatePath = files.CertificatePath, KeyPath = files.KeyPath, CaPath = files.CaPath }),
+            TimeProvider.System, NullLogger<TlsCertificates>.Instance);
 
     public override Task<AgentInfo> GetInfo(GetInfoRequest request, ServerCallContext context)
     {

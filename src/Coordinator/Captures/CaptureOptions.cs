@@ -88,7 +88,7 @@ public sealed class CaptureOptions
 
     /// <summary>
     /// An owed pin release is dropped (and logged) when the agent has not taken it this long: by then the agent's
-    /// own pin has lapsed (RunStore:PinExpiryMinutes, default 60). Default 1 h.
+    /// own pin has lapsed (Agent:RunStore:PinExpiryMinutes, default 60). Default 1 h.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00", ParseLimitsInInvariantCulture = true)]
     public TimeSpan PinReleaseGiveUp { get; set; } = TimeSpan.FromHours(1);

@@ -5,6 +5,15 @@ namespace Millisampler.Agent.Tests.Service;
 public sealed class AgentConfigurationTests
 {
     [Fact]
+    public void Defaults_ListenOnLoopbackOnly_WithTlsUnlessInsecure()
+    {
+        // Issue 8: "everything listens on 0.0.0.0, cleartext, by default". A deployment names its address.
+        Assert.Equal("https://127.0.0.1:7300", AgentOptions.DefaultListen(insecure: false));
+        Assert.Equal("http://127.0.0.1:7300", AgentOptions.DefaultListen(insecure: true));
+        Assert.Equal("http://127.0.0.1:7301", new AgentOptions().MetricsListen);
+    }
+
+    [Fact]
     public void ValidateConfiguration_SeveralBadSettings_ListsEveryErrorNamingItsKey()
     {
         using var app = AgentApp.Build(

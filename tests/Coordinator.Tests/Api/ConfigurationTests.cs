@@ -70,6 +70,18 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void Defaults_ListenOnLoopbackOnly_WithTlsUnlessInsecure()
+    {
+        // Issue 8: "everything listens on 0.0.0.0, cleartext, by default". A deployment names its address.
+        var defaults = new EndpointOptions();
+
+        Assert.Equal("https://127.0.0.1:7400", defaults.EffectiveGrpcUrl(insecure: false));
+        Assert.Equal("https://127.0.0.1:7401", defaults.EffectiveHttpUrl(insecure: false));
+        Assert.Equal("http://127.0.0.1:7400", defaults.EffectiveGrpcUrl(insecure: true));
+        Assert.Equal("http://127.0.0.1:7401", defaults.EffectiveHttpUrl(insecure: true));
+    }
+
+    [Fact]
     public void EndpointValidator_SamePortTwice_Rejected()
     {
         var result = new EndpointOptionsValidator().Validate(null, new EndpointOptions { GrpcUrl = "http://*:7400", HttpUrl = "http://127.0.0.1:7400" });
