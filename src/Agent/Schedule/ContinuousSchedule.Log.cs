@@ -15,5 +15,9 @@ internal sealed partial class ContinuousSchedule
         [LoggerMessage(EventId = 2322, EventName = "ScheduleCycleStarted", Level = LogLevel.Debug,
             Message = "Schedule cycle {Cycle}: nominal TAI {NominalTaiNs} ns, jitter {JitterMs} ms")]
         public static partial void CycleStarted(ILogger logger, int cycle, long nominalTaiNs, long jitterMs);
+
+        [LoggerMessage(EventId = 2323, EventName = "ScheduleCycleDue", Level = LogLevel.Information,
+            Message = "Continuous schedule: cycle {Cycle} due at TAI {AtTaiNs} ns, in {WaitMs} ms")]
+        public static partial void CycleDue(ILogger logger, int cycle, long atTaiNs, long waitMs);
     }
 }

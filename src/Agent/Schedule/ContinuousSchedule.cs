@@ -52,6 +52,7 @@ internal sealed partial class ContinuousSchedule : BackgroundService
             {
                 long at = SchedulePlanner.Jittered(nominal, jitterNs, _random);
                 long waitNs = at - _clock.NowTaiNs();
+                Log.CycleDue(_logger, Cycles + 1, at, Math.Max(0, waitNs) / 1_000_000);
                 if (waitNs > 0)
                 {
                     await Task.Delay(TimeNs.ToTimeSpan(waitNs), _time, stoppingToken).ConfigureAwait(false);

@@ -28,6 +28,12 @@ public sealed class ContinuousScheduleTests
         for (int cycle = 0; cycle < 2; cycle++)
         {
             long at = SchedulePlanner.Jittered(origin + (cycle * 5 * 60_000 * Ms), 60_000 * Ms, jitter);
+            // The schedule picks the next cycle when the last one's runs are over: moving the clock before it has would
+            // make it skip a cycle it sees as missed (CI saw "3 runs armed, cycle 1").
+            int due = cycle + 1;
+            await AgentGrpcServiceTests.WaitUntilAsync(() => agent.Logs.Entries.Count(e => e.Message.StartsWith("Continuous schedule: cycle", StringComparison.Ordinal)) >= due,
+                () => $"cycle {cycle} not yet planned by the schedule");
+            Assert.Contains(agent.Logs.Entries, e => e.Message.StartsWith($"Continuous schedule: cycle {due} due at TAI {at} ns", StringComparison.Ordinal));
             // The clock stops at the cycle's instant (rounded up to its 100 ns tick) until the first run is armed, so
             // the schedule reads exactly that instant however slowly its thread runs.
             long untilNs = at - agent.Clock.NowTaiNs();
