@@ -10,6 +10,7 @@ using Millisampler.Coordinator.Membership;
 using Millisampler.Coordinator.Security;
 using Millisampler.Coordinator.Storage;
 using Millisampler.Coordinator.Sweeps;
+using Millisampler.Coordinator.Triggers;
 using Millisampler.ServiceDefaults.Grpc;
 using Millisampler.ServiceDefaults.Security;
 
@@ -20,7 +21,7 @@ public static class CoordinatorServiceCollectionExtensions
 {
     /// <summary>
     /// Adds every coordinator service. Options bind from <c>Coordinator:Membership</c>, <c>Coordinator:Captures</c>,
-    /// <c>Coordinator:Storage</c>, <c>Coordinator:Endpoints</c> and <c>Coordinator:RateLimits</c>, are validated when the host starts, and
+    /// <c>Coordinator:Storage</c>, <c>Coordinator:Endpoints</c>, <c>Coordinator:RateLimits</c>, <c>Coordinator:Sweeps</c> and <c>Coordinator:Triggers</c>, are validated when the host starts, and
     /// unknown keys are errors (a typo must not silently fall back to a default).
     /// A <see cref="TaiClock"/> or <see cref="TimeProvider"/> registered before this call is kept (tests).
     /// </summary>
@@ -67,6 +68,13 @@ public static class CoordinatorServiceCollectionExtensions
         services.AddSingleton<ISweepCaptures, CoordinatorSweepCaptures>();
         services.AddSingleton<SweepRunner>();
         services.AddHostedService(sp => sp.GetRequiredService<SweepRunner>());
+
+        AddOptions<TriggerOptions>(services, configuration, TriggerOptions.SectionName);
+        services.AddSingleton<IValidateOptions<TriggerOptions>, TriggerOptionsValidator>();
+        services.AddSingleton<ITriggerStore>(sp => sp.GetRequiredService<SqlStore>());
+        services.AddSingleton<ITriggerCaptures, CoordinatorTriggerCaptures>();
+        services.AddSingleton<TriggerGate>();
+        services.AddSingleton<ITriggerGate>(sp => sp.GetRequiredService<TriggerGate>());
 
         services.AddSingleton<RackResults>();
         services.AddSingleton<CoordinatorMetrics>();
