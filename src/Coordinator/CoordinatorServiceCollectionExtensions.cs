@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Millisampler.Common.Time;
 using Millisampler.Coordinator.Agents;
+using Millisampler.Coordinator.Alerts;
 using Millisampler.Coordinator.Api;
 using Millisampler.Coordinator.Captures;
 using Millisampler.Coordinator.Health;
@@ -21,7 +22,8 @@ public static class CoordinatorServiceCollectionExtensions
 {
     /// <summary>
     /// Adds every coordinator service. Options bind from <c>Coordinator:Membership</c>, <c>Coordinator:Captures</c>,
-    /// <c>Coordinator:Storage</c>, <c>Coordinator:Endpoints</c>, <c>Coordinator:RateLimits</c>, <c>Coordinator:Sweeps</c> and <c>Coordinator:Triggers</c>, are validated when the host starts, and
+    /// <c>Coordinator:Storage</c>, <c>Coordinator:Endpoints</c>, <c>Coordinator:RateLimits</c>, <c>Coordinator:Sweeps</c>,
+    /// <c>Coordinator:Triggers</c> and <c>Coordinator:Alerts</c>, are validated when the host starts, and
     /// unknown keys are errors (a typo must not silently fall back to a default).
     /// A <see cref="TaiClock"/> or <see cref="TimeProvider"/> registered before this call is kept (tests).
     /// </summary>
@@ -75,6 +77,9 @@ public static class CoordinatorServiceCollectionExtensions
         services.AddSingleton<ITriggerCaptures, CoordinatorTriggerCaptures>();
         services.AddSingleton<TriggerGate>();
         services.AddSingleton<ITriggerGate>(sp => sp.GetRequiredService<TriggerGate>());
+        AddOptions<AlertOptions>(services, configuration, AlertOptions.SectionName);
+        services.AddSingleton<IValidateOptions<AlertOptions>, AlertOptionsValidator>();
+        services.AddSingleton<AlertReceiver>();
 
         services.AddSingleton<RackResults>();
         services.AddSingleton<CoordinatorMetrics>();
@@ -100,6 +105,7 @@ public static class CoordinatorServiceCollectionExtensions
         app.MapGrpcService<SweepGrpcService>();
         app.MapCoordinatorJsonApi();
         app.MapSweepJsonApi();
+        app.MapAlertJsonApi();
         return app;
     }
 

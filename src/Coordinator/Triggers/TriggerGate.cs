@@ -15,7 +15,9 @@ namespace Millisampler.Coordinator.Triggers;
 /// <list type="number">
 /// <item>disabled (<c>Coordinator:Triggers:Enabled</c>): REFUSED;</item>
 /// <item>the instant lies in the window of a capture this rack fired within the last hour: JOINED (the same event,
-/// already captured);</item>
+/// already captured), preferring a capture of the same kind (forward or read from the rings); a submission of the
+/// other kind for the same event (origin, name and instant: an alert's forward capture after its look-back) starts
+/// its own capture as the event's companion, outside cooldown and cap;</item>
 /// <item>within <c>Cooldown</c> of the rack's last fired capture: REFUSED "cooldown";</item>
 /// <item><c>HourlyCapPerRack</c> captures fired in the sliding hour: REFUSED "hourly cap";</item>
 /// <item>otherwise the capture starts: FIRED, or REFUSED with the reason it could not start.</item>
@@ -161,21 +163,30 @@ internal sealed partial class TriggerGate : ITriggerGate
     {
         DateTimeOffset now = _time.GetUtcNow();
         rack.Fired.RemoveAll(f => now - f.At >= Hour);
+        long instant = submission.InstantTaiNs;
+        bool forward = submission.Capture.WindowCase == StartCaptureRequest.WindowOneofCase.None;
 
-        // Newest first: the same event seen by another host (or again by the same one) joins the capture that covers it.
-        for (int i = rack.Fired.Count - 1; i >= 0; i--)
+        // The same event seen by another host (or again by the same one) joins the capture that covers it, newest first,
+        // preferring a capture of the same kind (forward or read from the rings).
+        FiredCapture? covering = rack.Fired.LastOrDefault(f => f.Covers(instant) && f.Forward == forward)
+            ?? rack.Fired.LastOrDefault(f => f.Covers(instant));
+        FiredCapture? companionOf = null;
+        if (covering is not null)
         {
-            FiredCapture f = rack.Fired[i];
-            if (submission.InstantTaiNs >= f.StartTaiNs && submission.InstantTaiNs < f.EndTaiNs)
+            if (covering.Forward == forward || !covering.SameEvent(submission))
             {
-                Decide(record, TriggerDecision.Joined, "joined", f.CaptureId);
+                Decide(record, TriggerDecision.Joined, "joined", covering.CaptureId);
                 return;
             }
+
+            // The other half of one event (an alert's forward capture after its look-back): it starts its own capture,
+            // within the event's cooldown and cap.
+            companionOf = covering;
         }
 
-        if (rack.Fired.Count > 0 && now - rack.Fired[^1].At < _options.Cooldown)
+        FiredCapture? last = rack.Fired.LastOrDefault(f => !f.Companion);
+        if (companionOf is null && last is not null && now - last.At < _options.Cooldown)
         {
-            FiredCapture last = rack.Fired[^1];
             Decide(record, TriggerDecision.Refused,
                 $"cooldown: rack '{submission.Rack}' fired capture {last.CaptureId} {DurationText.Format(TimeNs.Of(now - last.At))} ago; " +
                 $"reports outside its window wait {DurationText.Format(TimeNs.Of(_options.Cooldown))} ({TriggerOptions.SectionName}:{nameof(TriggerOptions.Cooldown)})",
@@ -183,11 +194,12 @@ internal sealed partial class TriggerGate : ITriggerGate
             return;
         }
 
-        if (rack.Fired.Count >= _options.HourlyCapPerRack)
+        var counted = rack.Fired.Where(f => !f.Companion).ToList();
+        if (companionOf is null && counted.Count >= _options.HourlyCapPerRack)
         {
-            DateTimeOffset next = rack.Fired[rack.Fired.Count - _options.HourlyCapPerRack].At + Hour;
+            DateTimeOffset next = counted[counted.Count - _options.HourlyCapPerRack].At + Hour;
             Decide(record, TriggerDecision.Refused,
-                $"hourly cap: {rack.Fired.Count} trigger captures of rack '{submission.Rack}' in the last hour, at most " +
+                $"hourly cap: {counted.Count} trigger captures of rack '{submission.Rack}' in the last hour, at most " +
                 $"{_options.HourlyCapPerRack.ToString(CultureInfo.InvariantCulture)} ({TriggerOptions.SectionName}:{nameof(TriggerOptions.HourlyCapPerRack)}); " +
                 $"the next may fire in {DurationText.Format(TimeNs.Of(next - now))}",
                 "");
@@ -209,8 +221,10 @@ internal sealed partial class TriggerGate : ITriggerGate
 
         (long start, long end) = capture.StartTaiNs > 0 && capture.BinWidthNs > 0
             ? (capture.StartTaiNs, capture.StartTaiNs + (capture.Bins * capture.BinWidthNs))
-            : (submission.InstantTaiNs, submission.InstantTaiNs + 1);
-        rack.Fired.Add(new FiredCapture(capture.CaptureId, _time.GetUtcNow(), start, end));
+            : (instant, instant + 1);
+        (long eventStart, long eventEnd) = companionOf is null ? (instant, instant + 1) : (companionOf.WindowStartTaiNs, companionOf.WindowEndTaiNs);
+        rack.Fired.Add(new FiredCapture(capture.CaptureId, _time.GetUtcNow(), forward, start, end, eventStart, eventEnd,
+            submission.Origin, submission.Name, instant, companionOf is not null));
         Decide(record, TriggerDecision.Fired, "", capture.CaptureId);
     }
 
@@ -263,8 +277,21 @@ internal sealed partial class TriggerGate : ITriggerGate
         public List<FiredCapture> Fired { get; } = [];
     }
 
-    /// <summary>A capture the rack fired at <paramref name="At"/>, covering TAI [<paramref name="StartTaiNs"/>, <paramref name="EndTaiNs"/>).</summary>
-    private sealed record FiredCapture(string CaptureId, DateTimeOffset At, long StartTaiNs, long EndTaiNs);
+    /// <summary>
+    /// A capture the rack fired at <paramref name="At"/>: its window TAI [<paramref name="WindowStartTaiNs"/>,
+    /// <paramref name="WindowEndTaiNs"/>) and the event it was fired for, [<paramref name="EventStartTaiNs"/>,
+    /// <paramref name="EventEndTaiNs"/>) (the instant; for a companion, the window of the capture it accompanies).
+    /// A companion (an alert's forward capture beside its look-back) counts for neither cooldown nor cap.
+    /// </summary>
+    private sealed record FiredCapture(string CaptureId, DateTimeOffset At, bool Forward, long WindowStartTaiNs, long WindowEndTaiNs,
+        long EventStartTaiNs, long EventEndTaiNs, CaptureOrigin Origin, string Name, long InstantTaiNs, bool Companion)
+    {
+        public bool Covers(long instant) =>
+            (instant >= WindowStartTaiNs && instant < WindowEndTaiNs) || (instant >= EventStartTaiNs && instant < EventEndTaiNs);
+
+        public bool SameEvent(TriggerSubmission s) =>
+            s.Origin == Origin && s.InstantTaiNs == InstantTaiNs && string.Equals(s.Name, Name, StringComparison.Ordinal);
+    }
 
     private sealed class RuleSeen
     {

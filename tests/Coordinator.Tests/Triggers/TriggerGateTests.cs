@@ -137,6 +137,30 @@ public sealed class TriggerGateTests
     }
 
     [Fact]
+    public async Task Alert_LookbackThenForward_BothStart_ASecondAlertOfTheEventJoinsEachOfItsKind()
+    {
+        TriggerGate gate = Gate(new TriggerOptions { HourlyCapPerRack = 1 });
+        long startsAt = NowTai - (500 * Ms);
+        TriggerSubmission Alert(string name, long instant, bool forward) => new(CaptureOrigin.Alert, "r1", "", name, instant,
+            new Dictionary<string, double>(), forward ? new StartCaptureRequest { Rack = "r1", BinWidthNs = Ms, Bins = 1000 } : gate.AroundCapture("r1", instant),
+            "alertmanager");
+
+        TriggerRecord around = await gate.SubmitAsync(Alert("RackDrops", startsAt, forward: false), default);
+        TriggerRecord ahead = await gate.SubmitAsync(Alert("RackDrops", startsAt, forward: true), default);
+        Assert.Equal((TriggerDecision.Fired, TriggerDecision.Fired), (around.Decision, ahead.Decision));
+        Assert.NotEqual(around.CaptureId, ahead.CaptureId);
+
+        TriggerRecord otherAround = await gate.SubmitAsync(Alert("RackEcn", startsAt + (100 * Ms), forward: false), default);
+        TriggerRecord otherAhead = await gate.SubmitAsync(Alert("RackEcn", startsAt + (100 * Ms), forward: true), default);
+        Assert.Equal((TriggerDecision.Joined, around.CaptureId), (otherAround.Decision, otherAround.CaptureId));
+        Assert.Equal((TriggerDecision.Joined, ahead.CaptureId), (otherAhead.Decision, otherAhead.CaptureId));
+        Assert.Equal(2, _captures.Calls.Count);
+        Assert.All(_captures.Calls, c => Assert.Equal(CaptureOrigin.Alert, c.Origin));
+        Assert.Equal(CaptureOrigin.Alert, around.Origin);
+        Assert.Equal("RackDrops", around.Report.Rule);
+    }
+
+    [Fact]
     public async Task Disabled_RefusesAndStores_StartsNothing()
     {
         TriggerGate gate = Gate(new TriggerOptions { Enabled = false });
@@ -208,6 +232,11 @@ public sealed class TriggerGateTests
             }
 
             long w = request.BinWidthNs;
+            if (request.WindowCase == StartCaptureRequest.WindowOneofCase.None)
+            {
+                return new Capture { CaptureId = $"c{Calls.Count}", Rack = request.Rack, BinWidthNs = w, Bins = request.Bins, Origin = origin, OriginName = name };
+            }
+
             long first = (request.Around.InstantTaiNs - request.Around.BeforeNs) / w;
             long end = (request.Around.InstantTaiNs + request.Around.AfterNs + w - 1) / w;
             return new Capture
