@@ -25,7 +25,7 @@ public static class CoordinatorServiceCollectionExtensions
     /// <c>Coordinator:Storage</c>, <c>Coordinator:Endpoints</c>, <c>Coordinator:RateLimits</c>, <c>Coordinator:Sweeps</c>,
     /// <c>Coordinator:Triggers</c> and <c>Coordinator:Alerts</c>, are validated when the host starts, and
     /// unknown keys are errors (a typo must not silently fall back to a default).
-    /// A <see cref="TaiClock"/> or <see cref="TimeProvider"/> registered before this call is kept (tests).
+    /// A <see cref="TaiClock"/>, <see cref="TimeProvider"/> or <see cref="ITriggerGate"/> registered before this call is kept (tests).
     /// </summary>
     public static IServiceCollection AddCoordinator(this IServiceCollection services, IConfiguration configuration)
     {
@@ -76,7 +76,7 @@ public static class CoordinatorServiceCollectionExtensions
         services.AddSingleton<ITriggerStore>(sp => sp.GetRequiredService<SqlStore>());
         services.AddSingleton<ITriggerCaptures, CoordinatorTriggerCaptures>();
         services.AddSingleton<TriggerGate>();
-        services.AddSingleton<ITriggerGate>(sp => sp.GetRequiredService<TriggerGate>());
+        services.TryAddSingleton<ITriggerGate>(sp => sp.GetRequiredService<TriggerGate>());
         AddOptions<AlertOptions>(services, configuration, AlertOptions.SectionName);
         services.AddSingleton<IValidateOptions<AlertOptions>, AlertOptionsValidator>();
         services.AddSingleton<AlertReceiver>();
