@@ -5,10 +5,9 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Api;
-using Millisampler.Coordinator.Captures;
+using Millisampler.Coordinator.Storage;
 using Millisampler.Coordinator.Tests.Captures;
 using Millisampler.Coordinator.Tests.Infrastructure;
-using Millisampler.Coordinator.Triggers;
 using Millisampler.ServiceDefaults.Security;
 using Xunit.Abstractions;
 
@@ -16,31 +15,28 @@ namespace Millisampler.Coordinator.Tests.Alerts;
 
 /// <summary>
 /// The real Alertmanager (Debian's prometheus-alertmanager) with a rule-free configuration: an alert posted to its API
-/// is delivered to the coordinator's webhook, authenticated by a client certificate or a bearer token, and the rack
-/// capture starts with origin ALERT and the alert's name.
+/// is delivered to the coordinator's webhook, authenticated by a client certificate or a bearer token, and the real
+/// trigger gate starts the rack capture with origin ALERT and the alert's name; a later delivery of the same group
+/// (the first alert again and a second one) starts no further capture.
 /// </summary>
 [Collection(IntegrationCollection.Name)]
 public sealed class AlertmanagerEndToEndTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(40);
 
-    private static string Alert(string name, string rack) => $$"""
-        [{"labels":{"alertname":"{{name}}","rack":"{{rack}}","severity":"page"},
+    /// <summary>What Alertmanager logs (debug) when a delivery was answered 2xx: the webhook has decided every alert in it.</summary>
+    private const string NotifySuccess = "msg=\"Notify success\"";
+
+    private static string Alert(string name, string rack, string instance = "h01:9100") => $$"""
+        [{"labels":{"alertname":"{{name}}","rack":"{{rack}}","instance":"{{instance}}","severity":"page"},
           "annotations":{"summary":"test alert","value":"42"},
           "startsAt":"{{DateTimeOffset.UtcNow:O}}"}]
         """;
 
-    /// <summary>A gate that starts every submission's capture (the policy is the gate's own tests' business).</summary>
-    private static Action<IServiceCollection> StartingGate() => s => s.AddSingleton<ITriggerGate>(sp => new FakeTriggerGate
-    {
-        Start = async (sub, ct) => (await sp.GetRequiredService<CaptureService>()
-            .StartCaptureAsync(sub.Capture, ct, sub.RequestedBy, sub.Origin, sub.Name)).CaptureId,
-    });
-
     [Fact]
     public async Task ClientCertificate_AlertDelivered_RackCaptureWithOriginAlert()
     {
-        await using TestCoordinator c = await TestCoordinator.StartAsync(secure: true, databasePath: null, StartingGate());
+        await using TestCoordinator c = await TestCoordinator.StartAsync();
         await c.AddAgentsAsync(2);
         await c.WaitForProbesAsync();
         Lab.Certificates.CertificateFiles cert = TestPki.Files("alertmanager", [Roles.Operator]);
@@ -68,6 +64,18 @@ public sealed class AlertmanagerEndToEndTests(ITestOutputHelper output)
             Capture forward = await c.WaitForEndAsync(captures.First(x => x.Window == CaptureWindow.Forward).CaptureId);
             Assert.Equal(CaptureState.Analysed, forward.State);
             Assert.Equal(2u, forward.HostsCovered);
+
+            // A second alert of the same group: Alertmanager delivers the group again (both alerts) after group_interval.
+            // The first alert's captures are joined, the second is the same event or within the rack's cooldown.
+            await WaitForLogAsync(am, NotifySuccess, count: 1);
+            int decided = (await AlertDecisionsAsync(c)).Count;
+            await am.PostAlertsAsync(Alert("RackCongested", "r1", instance: "h02:9100"));
+            await WaitForLogAsync(am, NotifySuccess, count: 2);
+            IReadOnlyList<TriggerRecord> later = await AlertDecisionsAsync(c);
+
+            Assert.All(later.Skip(decided), r => Assert.NotEqual(TriggerDecision.Fired, r.Decision));
+            Assert.Contains(later.Skip(decided), r => r.Decision == TriggerDecision.Joined);
+            Assert.Equal(captures.Length, (await c.Client.ListCapturesAsync(new ListCapturesRequest())).Captures.Count(x => x.OriginName == "RackCongested"));
         }
         catch
         {
@@ -82,7 +90,7 @@ public sealed class AlertmanagerEndToEndTests(ITestOutputHelper output)
         using ECDsa issuerKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         string keyPath = Path.Combine(TestPki.DirectoryPath, $"issuer-{Guid.NewGuid():N}.pem");
         await File.WriteAllTextAsync(keyPath, issuerKey.ExportSubjectPublicKeyInfoPem());
-        await using TestCoordinator c = await TestCoordinator.StartAsync(secure: true, databasePath: null, StartingGate(),
+        await using TestCoordinator c = await TestCoordinator.StartAsync(null,
             "--Coordinator:Jwt:Issuer=https://idp.example",
             "--Coordinator:Jwt:Audience=millisampler",
             $"--Coordinator:Jwt:SigningKeyPaths:0={keyPath}",
@@ -147,10 +155,16 @@ public sealed class AlertmanagerEndToEndTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task WaitForLogAsync(AlertmanagerServer am, string text)
+    /// <summary>The trigger gate's stored decisions for alerts, oldest first.</summary>
+    private static async Task<IReadOnlyList<TriggerRecord>> AlertDecisionsAsync(TestCoordinator c) =>
+        [.. (await c.App.Services.GetRequiredService<ITriggerStore>().ListTriggersAsync("r1", 0, 1000, CancellationToken.None))
+            .Where(r => r.Origin == CaptureOrigin.Alert).OrderBy(r => r.ReceivedAtUnixNs)];
+
+    /// <summary>Waits until Alertmanager's log holds <paramref name="text"/> <paramref name="count"/> times.</summary>
+    private static async Task WaitForLogAsync(AlertmanagerServer am, string text, int count = 1)
     {
         using var cts = new CancellationTokenSource(Deadline);
-        while (!am.Tail(400).Contains(text, StringComparison.Ordinal))
+        while (am.LogCount(text) < count)
         {
             await Task.Delay(100, cts.Token);
         }

@@ -131,6 +131,28 @@ internal sealed class AlertmanagerServer : IAsyncDisposable
         }
     }
 
+    /// <summary>How many times <paramref name="text"/> occurs in Alertmanager's log so far.</summary>
+    public int LogCount(string text)
+    {
+        try
+        {
+            using var stream = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            string all = reader.ReadToEnd();
+            int count = 0;
+            for (int i = all.IndexOf(text, StringComparison.Ordinal); i >= 0; i = all.IndexOf(text, i + text.Length, StringComparison.Ordinal))
+            {
+                count++;
+            }
+
+            return count;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
     private async Task WaitReadyAsync(TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();

@@ -7,8 +7,7 @@ namespace Millisampler.Coordinator.Tests.Infrastructure;
 
 /// <summary>
 /// An <see cref="ITriggerGate"/> that records every submission and answers <see cref="Decision"/> with a made-up
-/// capture id (<c>fake-1</c>, ...), or throws <see cref="Throw"/>; with <see cref="Start"/>, every submission starts
-/// its capture through it (no cooldown, no de-duplication). For tests of what submits, not of the gate's policy.
+/// capture id (<c>fake-1</c>, ...), or throws <see cref="Throw"/>. For tests of what submits, not of the gate's policy.
 /// </summary>
 internal sealed class FakeTriggerGate : ITriggerGate
 {
@@ -22,10 +21,7 @@ internal sealed class FakeTriggerGate : ITriggerGate
 
     public RpcException? Throw { get; set; }
 
-    /// <summary>Starts the submission's capture and returns its id (the coordinator's CaptureService in end-to-end tests).</summary>
-    public Func<TriggerSubmission, CancellationToken, Task<string>>? Start { get; set; }
-
-    public async Task<TriggerRecord> SubmitAsync(TriggerSubmission submission, CancellationToken cancellationToken)
+    public Task<TriggerRecord> SubmitAsync(TriggerSubmission submission, CancellationToken cancellationToken)
     {
         Submissions.Enqueue(submission);
         if (Throw is not null)
@@ -34,9 +30,12 @@ internal sealed class FakeTriggerGate : ITriggerGate
         }
 
         int n = Interlocked.Increment(ref _count);
-        string captureId = Decision == TriggerDecision.Refused ? ""
-            : Start is null ? $"fake-{n}"
-            : await Start(submission, cancellationToken).ConfigureAwait(false);
-        return new TriggerRecord { TriggerId = $"trigger-{n}", Decision = Decision, Reason = Reason, CaptureId = captureId };
+        return Task.FromResult(new TriggerRecord
+        {
+            TriggerId = $"trigger-{n}",
+            Decision = Decision,
+            Reason = Reason,
+            CaptureId = Decision == TriggerDecision.Refused ? "" : $"fake-{n}",
+        });
     }
 }
