@@ -14,7 +14,9 @@ namespace Millisampler.Benchmarks;
 /// The capture views at rack size: <c>millisampler report DIR</c> (read, analyse, write the HTML) and its file size, the
 /// time to the first full render of that file in Debian's headless chromium, and <c>export --format parquet</c>, for
 /// 92 hosts × 2,000 and × 20,000 bins of 1 ms (AnalysisBenchmark's synthetic rack).
-/// Options: --hosts N (default 92), --bins N,N (default 2000,20000), --iterations N (default 5), --seed N.
+/// Options: --hosts N (default 92), --bins N,N (default 2000,20000), --iterations N (default 5), --seed N,
+/// --compare-bundle FILE: also render the same report with FILE (another build of src/Web's bundle, e.g. main's
+/// dist/millisampler-ui.js) in place of this build's, the two interleaved in one browser, one row each.
 /// </summary>
 public static class RenderBenchmark
 {
@@ -27,6 +29,8 @@ public static class RenderBenchmark
         int[] binCounts = i >= 0 && i + 1 < args.Length
             ? [.. args[i + 1].Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture))]
             : [2000, 20000];
+        int c = Array.IndexOf(args, "--compare-bundle");
+        string? compareBundle = c >= 0 && c + 1 < args.Length ? args[c + 1] : null;
         const long BinWidthNs = 1_000_000;
         const double LinkSpeed = 12.5e9;
 
@@ -68,27 +72,41 @@ public static class RenderBenchmark
                 }
 
                 long reportSize = new FileInfo(report).Length;
-                var scriptMs = new List<double>();
-                var navigationMs = new List<double>();
+                // The pages to time: this build's report and, with --compare-bundle, the same report with the other
+                // bundle inlined instead; rendered in turn (A B A B …) so both see the same machine load.
+                List<(string Label, string Path)> pages = [("", report)];
+                if (compareBundle != null)
+                {
+                    string other = Path.Combine(dir, "report-compare.html");
+                    File.WriteAllText(other, SwapBundle(File.ReadAllText(report), File.ReadAllText(compareBundle)));
+                    pages.Add(($" (bundle {Path.GetFileName(compareBundle)})", other));
+                }
+
+                var scriptMs = pages.Select(_ => new List<double>()).ToList();
+                var navigationMs = pages.Select(_ => new List<double>()).ToList();
                 for (int n = 0; n < iterations + 1; n++)
                 {
-                    browser.Navigate().GoToUrl("about:blank");
-                    browser.Navigate().GoToUrl(new Uri(report).AbsoluteUri);
-                    new WebDriverWait(browser, TimeSpan.FromSeconds(120)) { PollingInterval = TimeSpan.FromMilliseconds(20) }
-                        .Until(d => d.FindElements(By.CssSelector("body[data-ms-ready='true']")).Count > 0);
-                    var errors = (IReadOnlyCollection<object>)browser.ExecuteScript("return window.__ms.errors;")!;
-                    if (errors.Count > 0)
+                    for (int k = 0; k < pages.Count; k++)
                     {
-                        Console.Error.WriteLine($"page errors: {string.Join("; ", errors)}");
-                        return 1;
-                    }
+                        int p = (k + n) % pages.Count;
+                        browser.Navigate().GoToUrl("about:blank");
+                        browser.Navigate().GoToUrl(new Uri(pages[p].Path).AbsoluteUri);
+                        new WebDriverWait(browser, TimeSpan.FromSeconds(120)) { PollingInterval = TimeSpan.FromMilliseconds(20) }
+                            .Until(d => d.FindElements(By.CssSelector("body[data-ms-ready='true']")).Count > 0);
+                        var errors = (IReadOnlyCollection<object>)browser.ExecuteScript("return window.__ms.errors;")!;
+                        if (errors.Count > 0)
+                        {
+                            Console.Error.WriteLine($"page errors{pages[p].Label}: {string.Join("; ", errors)}");
+                            return 1;
+                        }
 
-                    if (n > 0)
-                    {
-                        scriptMs.Add(Convert.ToDouble(browser.ExecuteScript("return window.__ms.renderMs;"), CultureInfo.InvariantCulture));
-                        navigationMs.Add(Convert.ToDouble(browser.ExecuteScript("return window.__ms.readyAtMs;"), CultureInfo.InvariantCulture));
-                        Console.Error.WriteLine($"{hosts} x {bins}: " + browser.ExecuteScript(
-                            "const h = window.__ms; return `data ${h.dataMs.toFixed(0)} ms, setOption ${h.setOptionMs.toFixed(0)} ms, finished ${h.renderMs.toFixed(0)} ms`;"));
+                        if (n > 0)
+                        {
+                            scriptMs[p].Add(Convert.ToDouble(browser.ExecuteScript("return window.__ms.renderMs;"), CultureInfo.InvariantCulture));
+                            navigationMs[p].Add(Convert.ToDouble(browser.ExecuteScript("return window.__ms.readyAtMs;"), CultureInfo.InvariantCulture));
+                            Console.Error.WriteLine($"{hosts} x {bins}{pages[p].Label}: " + browser.ExecuteScript(
+                                "const h = window.__ms; return `data ${h.dataMs.toFixed(0)} ms, setOption ${h.setOptionMs.toFixed(0)} ms, finished ${h.renderMs.toFixed(0)} ms`;"));
+                        }
                     }
                 }
 
@@ -101,7 +119,11 @@ public static class RenderBenchmark
                     TidyExport.WriteCsv(w, "bench", runs, CancellationToken.None);
                 });
 
-                Console.WriteLine($"| {hosts} × {bins:N0} | {Ms(reportMs)} | {Size(reportSize)} | {Ms(scriptMs)} | {Ms(navigationMs)} | {parquetMs} | {Size(parquetSize)} | {csvMs} | {Size(csvSize)} |");
+                Console.WriteLine($"| {hosts} × {bins:N0} | {Ms(reportMs)} | {Size(reportSize)} | {Ms(scriptMs[0])} | {Ms(navigationMs[0])} | {parquetMs} | {Size(parquetSize)} | {csvMs} | {Size(csvSize)} |");
+                for (int p = 1; p < pages.Count; p++)
+                {
+                    Console.WriteLine($"| {hosts} × {bins:N0}{pages[p].Label} | | | {Ms(scriptMs[p])} | {Ms(navigationMs[p])} | | | | |");
+                }
             }
             finally
             {
@@ -132,6 +154,20 @@ public static class RenderBenchmark
         }
 
         return (Ms(ms), new FileInfo(path).Length);
+    }
+
+    /// <summary>The report with its inline bundle (the last script element) replaced by <paramref name="bundle"/>.</summary>
+    private static string SwapBundle(string html, string bundle)
+    {
+        const string End = "</script></body></html>";
+        int end = html.LastIndexOf(End, StringComparison.Ordinal);
+        int start = html.LastIndexOf("<script>", end, StringComparison.Ordinal) + "<script>".Length;
+        if (end < 0 || start < "<script>".Length || bundle.Contains("</script", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException("The report's inline bundle was not found, or the other bundle cannot be inlined.");
+        }
+
+        return string.Concat(html.AsSpan(0, start), bundle, html.AsSpan(end));
     }
 
     private static Run ToRun(MetaHostFile f)

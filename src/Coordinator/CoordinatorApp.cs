@@ -87,6 +87,7 @@ public static partial class CoordinatorApp
         Check<Sweeps.SweepOptions>(services, errors);
         Check<Api.EndpointOptions>(services, errors);
         Check<Api.RateLimitOptions>(services, errors);
+        Check<Alerts.AlertOptions>(services, errors);
         Check<JwtOptions>(services, errors);
         errors.AddRange(SecurityErrors(services));
         return errors;

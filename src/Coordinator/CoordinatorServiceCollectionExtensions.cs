@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Millisampler.Common.Time;
 using Millisampler.Coordinator.Agents;
+using Millisampler.Coordinator.Alerts;
 using Millisampler.Coordinator.Api;
 using Millisampler.Coordinator.Captures;
 using Millisampler.Coordinator.Health;
@@ -20,7 +21,7 @@ public static class CoordinatorServiceCollectionExtensions
 {
     /// <summary>
     /// Adds every coordinator service. Options bind from <c>Coordinator:Membership</c>, <c>Coordinator:Captures</c>,
-    /// <c>Coordinator:Storage</c>, <c>Coordinator:Endpoints</c> and <c>Coordinator:RateLimits</c>, are validated when the host starts, and
+    /// <c>Coordinator:Storage</c>, <c>Coordinator:Endpoints</c>, <c>Coordinator:RateLimits</c> and <c>Coordinator:Alerts</c>, are validated when the host starts, and
     /// unknown keys are errors (a typo must not silently fall back to a default).
     /// A <see cref="TaiClock"/> or <see cref="TimeProvider"/> registered before this call is kept (tests).
     /// </summary>
@@ -68,6 +69,10 @@ public static class CoordinatorServiceCollectionExtensions
         services.AddSingleton<SweepRunner>();
         services.AddHostedService(sp => sp.GetRequiredService<SweepRunner>());
 
+        AddOptions<AlertOptions>(services, configuration, AlertOptions.SectionName);
+        services.AddSingleton<IValidateOptions<AlertOptions>, AlertOptionsValidator>();
+        services.AddSingleton<AlertReceiver>();
+
         services.AddSingleton<RackResults>();
         services.AddSingleton<CoordinatorMetrics>();
         services.AddHostedService(sp => sp.GetRequiredService<CoordinatorMetrics>());
@@ -92,6 +97,7 @@ public static class CoordinatorServiceCollectionExtensions
         app.MapGrpcService<SweepGrpcService>();
         app.MapCoordinatorJsonApi();
         app.MapSweepJsonApi();
+        app.MapAlertJsonApi();
         return app;
     }
 

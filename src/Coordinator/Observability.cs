@@ -57,6 +57,18 @@ internal static class Observability
     public static readonly Histogram<double> AgentRoundTrip = Meter.CreateHistogram<double>(
         "millisampler.coordinator.agent.rtt", "s", "Round trip of a GetInfo or ScheduleRun call to an agent.");
 
+    /// <summary>Alerts the Alertmanager webhook received, by status (firing, resolved).</summary>
+    public static readonly Counter<long> AlertsReceived = Meter.CreateCounter<long>(
+        "millisampler.coordinator.alerts.received", "{alert}", "Alerts the Alertmanager webhook received, by status.");
+
+    /// <summary>Captures firing alerts asked for, by window (around, forward) and decision (fired, joined, refused, skipped).</summary>
+    public static readonly Counter<long> AlertCaptures = Meter.CreateCounter<long>(
+        "millisampler.coordinator.alerts.captures", "{capture}", "Captures firing alerts asked for, by window and the trigger gate's decision.");
+
+    /// <summary>Alertmanager deliveries refused whole, by reason (bad_payload, media_type, too_large, ...).</summary>
+    public static readonly Counter<long> AlertDeliveriesRejected = Meter.CreateCounter<long>(
+        "millisampler.coordinator.alerts.rejected", "{delivery}", "Alertmanager deliveries refused whole, by reason.");
+
     static Observability()
     {
         Meter.CreateObservableGauge("millisampler.coordinator.hosts", () => Read(m => m.HostsByHealth()), "{host}",

@@ -178,6 +178,12 @@ internal static partial class JsonApi
             return http.Response.WriteAsJsonAsync(new ApiError(StatusText.Name(StatusCode.InvalidArgument), media.Message), http.RequestAborted);
         }
 
+        if (ex is PayloadTooLargeException large)
+        {
+            http.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            return http.Response.WriteAsJsonAsync(new ApiError(StatusText.Name(StatusCode.InvalidArgument), large.Message), http.RequestAborted);
+        }
+
         if (ex is RpcException rpc)
         {
             status = rpc.Status;

@@ -1,7 +1,7 @@
 // The capture page: host × time heatmap, contention timeline on the same axis, linked zoom, host series,
 // tables. Used by the coordinator's /ui/ and by `millisampler report`.
 import * as echarts from 'echarts/core';
-import { BarChart, HeatmapChart, LineChart, ScatterChart } from 'echarts/charts';
+import { BarChart, CustomChart, LineChart, ScatterChart } from 'echarts/charts';
 import {
   DataZoomComponent, GridComponent, LegendComponent, TitleComponent, TooltipComponent,
   VisualMapComponent,
@@ -10,12 +10,62 @@ import { CanvasRenderer } from 'echarts/renderers';
 import type { Analysis, CaptureView, HostView, SyncEvent } from './model';
 import { bytes, duration, el, enumText, percent, rate, table, unixTime } from './format';
 
-echarts.use([BarChart, HeatmapChart, LineChart, ScatterChart, DataZoomComponent, GridComponent, LegendComponent,
+echarts.use([BarChart, CustomChart, LineChart, ScatterChart, DataZoomComponent, GridComponent, LegendComponent,
   TitleComponent, TooltipComponent, VisualMapComponent, CanvasRenderer]);
 
 // At most this many heatmap columns: wider captures merge `stride` bins per column (the column shows their
 // maximum, so a one-bin burst stays visible).
 export const MaxColumns = 2000;
+
+/** The heatmap's colour scale: [lower bound (inclusive), colour, label], ascending; below the first bound is missing. */
+function colourScale(theta: number): { gte: number; color: string; label: string }[] {
+  return [
+    { gte: 0, color: '#f7fbff', label: '< 5%' },
+    { gte: 0.05, color: '#c6dbef', label: `5–${percent(theta / 2)}` },
+    { gte: theta / 2, color: '#6baed6', label: `${percent(theta / 2)}–${percent(theta)}` },
+    { gte: theta, color: '#fd8d3c', label: `burst ≥ θ ${percent(theta)}` },
+    { gte: 0.8, color: '#e6550d', label: '80–100%' },
+    { gte: 1, color: '#a50f15', label: '≥ 100%' },
+  ];
+}
+const MissingColour = '#d9d9d9';
+
+/** '#rrggbb' as one opaque pixel of a Uint32Array view over ImageData (RGBA bytes, little-endian). */
+function pixelOf(hex: string): number {
+  const n = parseInt(hex.slice(1), 16);
+  return ((0xff << 24) | ((n & 0xff) << 16) | (n & 0xff00) | ((n >> 16) & 0xff)) >>> 0;
+}
+
+/**
+ * Which heatmap columns each device-pixel column of the plot shows, for the current zoom. A pixel narrower than a
+ * column shows the column under its centre; a pixel wider than a column shows every column it touches (their maximum),
+ * so no burst falls between pixels. -1 where the pixel lies outside the columns.
+ */
+export function pixelColumns(pixels: number, firstPixelLeft: number, pixelWidth: number, col0Centre: number, colWidth: number,
+  cols: number): { lo: Int32Array; hi: Int32Array } {
+  const lo = new Int32Array(pixels);
+  const hi = new Int32Array(pixels);
+  for (let px = 0; px < pixels; px++) {
+    const left = firstPixelLeft + px * pixelWidth;
+    const a = (left - col0Centre) / colWidth + 0.5;
+    const b = (left + pixelWidth - col0Centre) / colWidth + 0.5;
+    let l: number;
+    let h: number;
+    if (b - a <= 1) {
+      l = h = Math.floor((a + b) / 2);
+    } else {
+      l = Math.floor(a);
+      h = Math.ceil(b) - 1;
+    }
+    if (h < 0 || l >= cols) {
+      lo[px] = hi[px] = -1;
+    } else {
+      lo[px] = Math.max(0, l);
+      hi[px] = Math.min(cols - 1, h);
+    }
+  }
+  return { lo, hi };
+}
 
 export interface TestHook {
   ready: boolean;
@@ -36,6 +86,10 @@ export interface TestHook {
   timelinePoint(bin: number, value: number): [number, number] | null;
   /** Centre of a heatmap cell in CSS pixels from the chart box's top-left corner; null when it is not drawn. */
   cellCenter(host: string, bin: number): [number, number] | null;
+  /** The utilization the heatmap holds for a host's column of `bin` (the maximum of its bins; -1 missing), or null. */
+  cellValue(host: string, bin: number): number | null;
+  /** The heatmap image as last drawn: its device-pixel width and the bins its widest pixel column merges. */
+  heatmapImage: { pixels: number; maxBinsPerPixel: number };
   selectedHost: string | null;
   errors: string[];
 }
@@ -58,15 +112,16 @@ export function renderCapture(root: HTMLElement, view: CaptureView, t0: number):
   root.replaceChildren();
   root.append(header(view));
 
-  // Heatmap cells: [column, row, utilization]; -1 marks bins the host did not cover.
-  const cells: [number, number, number][] = [];
+  // Heatmap values, row-major [row * cols + column]: the column's maximum utilization; -1 where the host did not
+  // cover the bins. Drawn as one image (below), not one chart element per cell: 92 × 2,000 elements took ECharts 2.5 s.
+  const values = new Float32Array(hosts.length * cols);
   hosts.forEach((h, row) => {
     const capBytes = (h.linkSpeed * w) / 8e9;
     for (let col = 0; col < cols; col++) {
       const first = col * stride;
       const last = Math.min(bins, first + stride);
       if (first >= h.binsCovered) {
-        cells.push([col, row, -1]);
+        values[row * cols + col] = -1;
         continue;
       }
       let max = 0;
@@ -76,11 +131,22 @@ export function renderCapture(root: HTMLElement, view: CaptureView, t0: number):
           max = v;
         }
       }
-      if (max > 0) {
-        cells.push([col, row, max / capBytes]);
-      }
+      values[row * cols + col] = max / capBytes;
     }
   });
+  const scale = colourScale(theta);
+  const scalePixels = scale.map((p) => pixelOf(p.color));
+  const missingPixel = pixelOf(MissingColour);
+  const pixelOfValue = (u: number) => {
+    if (u < 0) {
+      return missingPixel;
+    }
+    let i = 0;
+    while (i + 1 < scale.length && u >= scale[i + 1].gte) {
+      i++;
+    }
+    return scalePixels[i];
+  };
   const contention = a.contention ?? [];
   const contentionCols: number[] = new Array(cols).fill(0);
   for (let b = 0; b < contention.length; b++) {
@@ -127,11 +193,112 @@ export function renderCapture(root: HTMLElement, view: CaptureView, t0: number):
   if (stride > 1) {
     root.append(el('p', { class: 'note' }, `${bins} bins shown as ${cols} columns of ${stride} bins (each the maximum of its bins).`));
   }
+  const pixelNote = el('p', { class: 'note', id: 'ms-pixel-note' });
+  root.append(pixelNote);
   root.append(chartBox);
   const hostPanel = el('div', { id: 'ms-host', class: 'host-panel' });
   root.append(hostPanel);
 
   const chart = echarts.init(chartBox, undefined, { renderer: 'canvas' });
+  // The pointer, for the heatmap's tooltip (ECharts gives an item tooltip no position). Registered before setOption so
+  // it runs before the tooltip's own handler.
+  let pointer: [number, number] = [0, 0];
+  chart.getZr().on('mousemove', (e: { offsetX: number; offsetY: number }) => {
+    pointer = [e.offsetX, e.offsetY];
+  });
+
+  // The heatmap as one image of the plot's size in device pixels, redrawn on every layout (zoom, resize): each pixel
+  // column shows the maximum of the columns it covers (see pixelColumns), each row band one host.
+  interface Drawn { left: number; top: number; dpr: number; lo: Int32Array; hi: Int32Array; row0Centre: number; rowHeight: number }
+  let drawn: Drawn | null = null;
+  const heatmapImage = { pixels: 0, maxBinsPerPixel: 0 };
+  const renderHeatmap = (params: echarts.CustomSeriesRenderItemParams, api: echarts.CustomSeriesRenderItemAPI) => {
+    const cs = params.coordSys as unknown as { x: number; y: number; width: number; height: number };
+    const dpr = window.devicePixelRatio || 1;
+    const width = Math.max(1, Math.round(cs.width * dpr));
+    const height = Math.max(1, Math.round(cs.height * dpr));
+    const origin = api.coord([0, 0]);
+    const size = api.size!([1, 1]) as number[];
+    const { lo, hi } = pixelColumns(width, cs.x, 1 / dpr, origin[0], size[0], cols);
+    const rowOfPixel = new Int32Array(height);
+    for (let py = 0; py < height; py++) {
+      const r = Math.floor((cs.y + (py + 0.5) / dpr - origin[1]) / size[1] + 0.5);
+      rowOfPixel[py] = r >= 0 && r < hosts.length ? r : -1;
+    }
+    const canvas = document.createElement('canvas');
+    canvas.width = width;
+    canvas.height = height;
+    const ctx = canvas.getContext('2d')!;
+    const image = ctx.createImageData(width, height);
+    const px32 = new Uint32Array(image.data.buffer);
+    const line = new Uint32Array(width);
+    let lastRow = -2;
+    let widest = 0;
+    for (let px = 0; px < width; px++) {
+      widest = Math.max(widest, hi[px] - lo[px] + 1);
+    }
+    for (let py = 0; py < height; py++) {
+      const row = rowOfPixel[py];
+      if (row < 0) {
+        continue;
+      }
+      if (row !== lastRow) {
+        const base = row * cols;
+        for (let px = 0; px < width; px++) {
+          if (lo[px] < 0) {
+            line[px] = 0;
+            continue;
+          }
+          let u = values[base + lo[px]];
+          for (let col = lo[px] + 1; col <= hi[px]; col++) {
+            u = Math.max(u, values[base + col]);
+          }
+          line[px] = pixelOfValue(u);
+        }
+        lastRow = row;
+      }
+      px32.set(line, py * width);
+    }
+    ctx.putImageData(image, 0, 0);
+    drawn = { left: cs.x, top: cs.y, dpr, lo, hi, row0Centre: origin[1], rowHeight: size[1] };
+    heatmapImage.pixels = width;
+    heatmapImage.maxBinsPerPixel = widest * stride;
+    pixelNote.textContent = widest > 1
+      ? `Zoomed out, the heatmap merges up to ${widest * stride} bins per pixel column, each pixel the maximum of its bins; zoom in for every bin.`
+      : `Every heatmap column is ${stride > 1 ? `${stride} bins` : 'one bin'} at this zoom.`;
+    return { type: 'image', style: { image: canvas, x: cs.x, y: cs.y, width: cs.width, height: cs.height } } as echarts.CustomSeriesRenderItemReturn;
+  };
+  // The host row and the columns under a point of the chart box, as drawn; null outside the heatmap.
+  const cellsAt = (x: number, y: number): { row: number; lo: number; hi: number } | null => {
+    if (!drawn) {
+      return null;
+    }
+    const px = Math.floor((x - drawn.left) * drawn.dpr);
+    const row = Math.floor((y - drawn.row0Centre) / drawn.rowHeight + 0.5);
+    if (px < 0 || px >= drawn.lo.length || drawn.lo[px] < 0 || row < 0 || row >= hosts.length) {
+      return null;
+    }
+    return { row, lo: drawn.lo[px], hi: drawn.hi[px] };
+  };
+  const heatTip = () => {
+    const at = cellsAt(pointer[0], pointer[1]);
+    if (!at) {
+      return '';
+    }
+    let maxCol = at.lo;
+    for (let col = at.lo + 1; col <= at.hi; col++) {
+      if (values[at.row * cols + col] > values[at.row * cols + maxCol]) {
+        maxCol = col;
+      }
+    }
+    const u = values[at.row * cols + maxCol];
+    const first = at.lo * stride;
+    const last = Math.min(bins, (at.hi + 1) * stride) - 1;
+    const binText = last > first ? `bins ${first}–${last}` : `bin ${first}`;
+    const value = u < 0 ? 'missing' : `${percent(u)} of line rate`;
+    return `${hosts[at.row].host}<br/>${binText} (+${duration(first * w)})<br/>`
+      + (last > first ? `maximum ${value} (${stride > 1 ? `bins ${maxCol * stride}–${Math.min(bins, (maxCol + 1) * stride) - 1}` : `bin ${maxCol}`})` : value);
+  };
   const option: echarts.EChartsCoreOption = {
     animation: false,
     tooltip: { trigger: 'item', confine: true },
@@ -154,31 +321,20 @@ export function renderCapture(root: HTMLElement, view: CaptureView, t0: number):
       { type: 'inside', xAxisIndex: [0, 1], filterMode: 'none' },
       { type: 'slider', xAxisIndex: [0, 1], filterMode: 'none', top: heatHeight + 175, height: 22 },
     ],
+    // The colour legend of the heatmap image (the image colours itself with the same scale).
     visualMap: {
       type: 'piecewise', seriesIndex: 0, dimension: 2, orient: 'vertical', right: 0, top: 10, itemWidth: 12,
-      textStyle: { fontSize: 10 },
+      textStyle: { fontSize: 10 }, selectedMode: false,
       pieces: [
-        { lt: 0, color: '#d9d9d9', label: 'missing' },
-        { gte: 0, lt: 0.05, color: '#f7fbff', label: '< 5%' },
-        { gte: 0.05, lt: theta / 2, color: '#c6dbef', label: `5–${percent(theta / 2)}` },
-        { gte: theta / 2, lt: theta, color: '#6baed6', label: `${percent(theta / 2)}–${percent(theta)}` },
-        { gte: theta, lt: 0.8, color: '#fd8d3c', label: `burst ≥ θ ${percent(theta)}` },
-        { gte: 0.8, lt: 1, color: '#e6550d', label: '80–100%' },
-        { gte: 1, color: '#a50f15', label: '≥ 100%' },
+        { lt: 0, color: MissingColour, label: 'missing' },
+        ...scale.map((p, i) => (i + 1 < scale.length ? { gte: p.gte, lt: scale[i + 1].gte, color: p.color, label: p.label }
+          : { gte: p.gte, color: p.color, label: p.label })),
       ],
     },
     series: [
       {
-        name: 'utilization', type: 'heatmap', xAxisIndex: 0, yAxisIndex: 0, data: cells, progressive: 0,
-        emphasis: { disabled: true },
-        tooltip: {
-          formatter: (p: { data: [number, number, number] }) => {
-            const [col, row, u] = p.data;
-            const first = col * stride;
-            return `${hosts[row].host}<br/>bin ${first}${stride > 1 ? `–${first + stride - 1}` : ''} (+${duration(first * w)})<br/>`
-              + (u < 0 ? 'missing' : `${percent(u)} of line rate`);
-          },
-        },
+        name: 'utilization', type: 'custom', xAxisIndex: 0, yAxisIndex: 0, data: [[0, 0, 0]], renderItem: renderHeatmap,
+        tooltip: { formatter: heatTip },
       },
       {
         name: 'ingress stall', type: 'scatter', xAxisIndex: 0, yAxisIndex: 0, symbol: 'rect', symbolSize: [6, 8],
@@ -242,12 +398,16 @@ export function renderCapture(root: HTMLElement, view: CaptureView, t0: number):
     }
   });
   chart.on('click', (p: {
-    componentType: string; seriesIndex?: number; seriesName?: string; dataIndex?: number; value?: unknown; data?: unknown; name?: string;
+    componentType: string; seriesIndex?: number; seriesName?: string; dataIndex?: number; value?: unknown; name?: string;
+    event?: { offsetX: number; offsetY: number };
   }) => {
     if (p.componentType === 'yAxis' && typeof p.value === 'string') {
       showHost(p.value);
-    } else if (p.componentType === 'series' && p.seriesIndex === 0 && Array.isArray(p.data)) {
-      showHost(hosts[(p.data as number[])[1]].host);
+    } else if (p.componentType === 'series' && p.seriesIndex === 0 && p.event) {
+      const at = cellsAt(p.event.offsetX, p.event.offsetY);
+      if (at) {
+        showHost(hosts[at.row].host);
+      }
     } else if (p.componentType === 'series' && (p.seriesName === 'event' || p.seriesName === 'incident') && p.dataIndex !== undefined) {
       const item = p.seriesName === 'event' ? events[eventOfCol[p.dataIndex]] : incidents[incidentOfCol[p.dataIndex]];
       if (item) {
@@ -267,7 +427,20 @@ export function renderCapture(root: HTMLElement, view: CaptureView, t0: number):
     bins,
     hosts: hosts.map((h) => h.host),
     selectedHost: null,
-    hotCells: (threshold: number) => cells.filter((x) => x[2] >= threshold).map((x) => [hosts[x[1]].host, x[0] * stride] as [string, number]),
+    hotCells: (threshold: number) => {
+      const hot: [string, number][] = [];
+      for (let i = 0; i < values.length; i++) {
+        if (values[i] >= threshold) {
+          hot.push([hosts[Math.floor(i / cols)].host, (i % cols) * stride]);
+        }
+      }
+      return hot;
+    },
+    cellValue: (host: string, bin: number) => {
+      const row = rowOf.get(host);
+      return row === undefined || bin < 0 || bin >= bins ? null : values[row * cols + colOf(bin)];
+    },
+    heatmapImage,
     zoom: () => ({ startBin: zoomStart * stride, endBin: Math.min(bins, (zoomEnd + 1) * stride) - 1 }),
     timelinePoint: (bin: number, value: number) => {
       const p = chart.convertToPixel({ xAxisIndex: 1, yAxisIndex: 1 }, [colOf(bin), value]) as number[] | undefined;

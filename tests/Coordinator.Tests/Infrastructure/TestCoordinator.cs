@@ -73,7 +73,14 @@ internal sealed class TestCoordinator : IAsyncDisposable
         StartAsync(secure: true, databasePath, extraArgs);
 
     /// <summary>Starts a coordinator with certificates from <see cref="TestPki"/>, or in insecure mode.</summary>
-    public static async Task<TestCoordinator> StartAsync(bool secure, string? databasePath = null, params string[] extraArgs)
+    public static Task<TestCoordinator> StartAsync(bool secure, string? databasePath = null, params string[] extraArgs) =>
+        StartAsync(secure, databasePath, services: null, extraArgs);
+
+    /// <summary>
+    /// As above, with <paramref name="services"/> registered before the coordinator's own services (fakes the coordinator
+    /// keeps when it registers with TryAdd, e.g. a FakeTriggerGate).
+    /// </summary>
+    public static async Task<TestCoordinator> StartAsync(bool secure, string? databasePath, Action<IServiceCollection>? services, params string[] extraArgs)
     {
         bool owns = databasePath is null;
         databasePath ??= Path.Combine(Path.GetTempPath(), $"coordinator-test-{Guid.NewGuid():N}", "captures.db");
@@ -98,6 +105,7 @@ internal sealed class TestCoordinator : IAsyncDisposable
         WebApplication app = CoordinatorApp.Build(args, b =>
         {
             b.Services.AddSingleton(Clock);
+            services?.Invoke(b.Services);
             b.Logging.AddProvider(logs);
         });
         Assert.Empty(CoordinatorApp.ValidateConfiguration(app.Services));

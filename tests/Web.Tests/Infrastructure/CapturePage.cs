@@ -99,13 +99,77 @@ public sealed class CapturePage(HeadlessChromium browser)
         Assert.Equal(planted, hotCells);
     }
 
-    /// <summary>Hovering the cell of host-07 at bin 202 shows its host, bin and utilization (1,125,000 B of 1,250,000 B = 90%).</summary>
-    public void AssertTooltipOverPlantedCell()
+    /// <summary>
+    /// The values the heatmap image is coloured from equal the planted ingress over line rate, for every host and bin
+    /// (one column per bin at 400 bins).
+    /// </summary>
+    public void AssertHeatmapValuesEqualPlantedIngress()
     {
-        JsonElement p = Browser.Eval("window.__ms.cellCenter('host-07', 202)");
-        JsonElement box = Browser.Eval("(() => { const r = document.getElementById('ms-chart').getBoundingClientRect(); return [r.width, r.height]; })()");
+        var cells = PlantedRack.Hosts.SelectMany(h => Enumerable.Range(0, PlantedRack.Bins).Select(b => (Host: h, Bin: b))).ToList();
+        JsonElement values = Browser.Eval(
+            "arguments[0].map(([h, b]) => window.__ms.cellValue(h, b))",
+            cells.Select(c => new object[] { c.Host, c.Bin }).ToList());
+        double lineRateBytes = PlantedRack.LinkSpeed * PlantedRack.BinWidthNs / 8e9;
+        var wrong = new List<string>();
+        int i = 0;
+        foreach (JsonElement v in values.EnumerateArray())
+        {
+            (string host, int bin) = cells[i++];
+            double expected = PlantedRack.Ingress(host)[bin] / lineRateBytes;
+            if (Math.Abs(v.GetDouble() - expected) > 1e-6)
+            {
+                wrong.Add($"{host} bin {bin}: {v.GetDouble()} for {expected}");
+            }
+        }
+
+        Assert.True(wrong.Count == 0, "heatmap values wrong: " + string.Join("; ", wrong.Take(20)));
+    }
+
+    /// <summary>
+    /// With the chart narrowed to 330 px, the 400 bins share about 110 pixel columns: the view says so, every planted
+    /// burst bin is still drawn hot (a pixel shows the maximum of its bins, so the two-bin lone burst does not fall
+    /// between pixels), bins far from the bursts stay calm, and the tooltip over the lone burst names the merged bins and
+    /// their maximum (95%).
+    /// </summary>
+    public void AssertNarrowHeatmapKeepsEveryBurst()
+    {
+        Browser.Eval("(() => { document.getElementById('ms-chart').style.width = '330px'; window.dispatchEvent(new Event('resize')); return 0; })()");
+        Browser.WaitUntil(() => Browser.Eval("window.__ms.heatmapImage.maxBinsPerPixel").GetInt32() > 1, "the heatmap to redraw narrower");
+        int merged = Browser.Eval("window.__ms.heatmapImage.maxBinsPerPixel").GetInt32();
+        Assert.InRange(merged, 3, 6);
+        Assert.Contains($"merges up to {merged} bins per pixel column", Browser.Eval("document.getElementById('ms-pixel-note').innerText").GetString());
+
+        var cells = PlantedRack.Hosts.SelectMany(h => Enumerable.Range(0, PlantedRack.Bins)
+            .Where(b => PlantedRack.IsBurst(h, b) || b is 0 or 30 or 150 or 250 or 399).Select(b => (Host: h, Bin: b))).ToList();
+        JsonElement pixels = Browser.Eval(PixelsScript, cells.Select(c => new object[] { c.Host, c.Bin }).ToList());
+        var wrong = new List<string>();
+        int i = 0;
+        foreach (JsonElement p in pixels.EnumerateArray())
+        {
+            (string host, int bin) = cells[i++];
+            int[] rgb = [.. p.EnumerateArray().Select(v => v.GetInt32())];
+            bool hot = rgb[0] - rgb[2] > 100;
+            if (hot != PlantedRack.IsBurst(host, bin))
+            {
+                wrong.Add($"{host} bin {bin}: rgb({string.Join(",", rgb)}) drawn {(hot ? "hot" : "calm")}");
+            }
+        }
+
+        Assert.True(wrong.Count == 0, "narrow heatmap drawn wrong: " + string.Join("; ", wrong));
+
+        string tip = Hover(PlantedRack.LoneHost, PlantedRack.LoneBurstStart);
+        Assert.Contains(PlantedRack.LoneHost, tip);
+        Assert.Matches(@"bins \d+–\d+", tip);
+        Assert.Contains("maximum 95% of line rate", tip);
+    }
+
+    /// <summary>Moves the pointer onto the centre of the cell of <paramref name="host"/> at <paramref name="bin"/> and returns the heatmap tooltip's text.</summary>
+    private string Hover(string host, int bin)
+    {
         IWebElement chart = Browser.Driver.FindElement(By.Id("ms-chart"));
         Browser.Driver.ExecuteScript("arguments[0].scrollIntoView({block: 'start'});", chart);
+        JsonElement p = Browser.Eval("window.__ms.cellCenter(arguments[0], arguments[1])", host, bin);
+        JsonElement box = Browser.Eval("(() => { const r = document.getElementById('ms-chart').getBoundingClientRect(); return [r.width, r.height]; })()");
         // W3C actions: the offset is from the element's centre.
         int dx = (int)Math.Round(p[0].GetDouble() - (box[0].GetDouble() / 2));
         int dy = (int)Math.Round(p[1].GetDouble() - (box[1].GetDouble() / 2));
@@ -114,11 +178,19 @@ public sealed class CapturePage(HeadlessChromium browser)
         Browser.WaitUntil(() =>
         {
             tip = Browser.Eval("Array.from(document.querySelectorAll('#ms-chart div')).map(d => d.innerText).filter(t => t.includes('line rate')).join('\\n')").GetString() ?? "";
-            return tip.Length > 0;
+            return tip.Contains(host, StringComparison.Ordinal);
         }, "the heatmap tooltip");
+        return tip;
+    }
+
+    /// <summary>Hovering the cell of host-07 at bin 202 shows its host, bin and utilization (1,125,000 B of 1,250,000 B = 90%).</summary>
+    public void AssertTooltipOverPlantedCell()
+    {
+        string tip = Hover("host-07", 202);
         Assert.Contains("host-07", tip);
         Assert.Contains("bin 202 (+202 ms)", tip);
         Assert.Contains("90% of line rate", tip);
+        Assert.DoesNotContain("maximum", tip);
     }
 
     /// <summary>The event table's one row holds the planted event's numbers, and the stall table the planted stall.</summary>

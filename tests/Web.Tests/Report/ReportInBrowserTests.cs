@@ -36,7 +36,19 @@ public sealed class ReportInBrowserTests(HeadlessChromium browser) : IAsyncLifet
     }
 
     [Fact]
-    public void Report_PlantedRack_HotCellsSitAtThePlantedHostsAndBins() => _page.AssertHotCellsAtPlantedHostsAndBins();
+    public void Report_PlantedRack_HotCellsSitAtThePlantedHostsAndBins()
+    {
+        _page.AssertHotCellsAtPlantedHostsAndBins();
+        _page.AssertHeatmapValuesEqualPlantedIngress();
+    }
+
+    [Fact]
+    public void Report_NarrowChart_MergesBinsPerPixelAndKeepsEveryBurst()
+    {
+        _page.AssertNarrowHeatmapKeepsEveryBurst();
+        _page.Browser.Screenshot("report-narrow-chart");
+        _page.AssertNoConsoleErrors();
+    }
 
     [Fact]
     public void Report_HoverOnPlantedCell_TooltipShowsItsHostBinAndUtilization() => _page.AssertTooltipOverPlantedCell();

@@ -20,6 +20,7 @@ public sealed class CoordinatorUiTests(HeadlessChromium browser, SeededCoordinat
         browser.OpenCapture(CaptureUrl(coordinator, SeededCoordinator.CaptureId));
         _page.AssertDrawnWithoutErrors();
         _page.AssertHotCellsAtPlantedHostsAndBins();
+        _page.AssertHeatmapValuesEqualPlantedIngress();
         _page.AssertTablesShowPlantedNumbers();
         string[] missing = Assert.Single(_page.Rows("#ms-missing"));
         Assert.Equal([PlantedRack.RefusedHost, "refused", $"0/{PlantedRack.Bins}", PlantedRack.RefusedReason], missing);
