@@ -11,6 +11,7 @@ using Millisampler.Coordinator.Membership;
 using Millisampler.Coordinator.Security;
 using Millisampler.Coordinator.Storage;
 using Millisampler.Coordinator.Sweeps;
+using Millisampler.Coordinator.Triggers;
 using Millisampler.ServiceDefaults.Grpc;
 using Millisampler.ServiceDefaults.Security;
 
@@ -21,9 +22,10 @@ public static class CoordinatorServiceCollectionExtensions
 {
     /// <summary>
     /// Adds every coordinator service. Options bind from <c>Coordinator:Membership</c>, <c>Coordinator:Captures</c>,
-    /// <c>Coordinator:Storage</c>, <c>Coordinator:Endpoints</c>, <c>Coordinator:RateLimits</c> and <c>Coordinator:Alerts</c>, are validated when the host starts, and
+    /// <c>Coordinator:Storage</c>, <c>Coordinator:Endpoints</c>, <c>Coordinator:RateLimits</c>, <c>Coordinator:Sweeps</c>,
+    /// <c>Coordinator:Triggers</c> and <c>Coordinator:Alerts</c>, are validated when the host starts, and
     /// unknown keys are errors (a typo must not silently fall back to a default).
-    /// A <see cref="TaiClock"/> or <see cref="TimeProvider"/> registered before this call is kept (tests).
+    /// A <see cref="TaiClock"/>, <see cref="TimeProvider"/> or <see cref="ITriggerGate"/> registered before this call is kept (tests).
     /// </summary>
     public static IServiceCollection AddCoordinator(this IServiceCollection services, IConfiguration configuration)
     {
@@ -69,6 +71,12 @@ public static class CoordinatorServiceCollectionExtensions
         services.AddSingleton<SweepRunner>();
         services.AddHostedService(sp => sp.GetRequiredService<SweepRunner>());
 
+        AddOptions<TriggerOptions>(services, configuration, TriggerOptions.SectionName);
+        services.AddSingleton<IValidateOptions<TriggerOptions>, TriggerOptionsValidator>();
+        services.AddSingleton<ITriggerStore>(sp => sp.GetRequiredService<SqlStore>());
+        services.AddSingleton<ITriggerCaptures, CoordinatorTriggerCaptures>();
+        services.AddSingleton<TriggerGate>();
+        services.TryAddSingleton<ITriggerGate>(sp => sp.GetRequiredService<TriggerGate>());
         AddOptions<AlertOptions>(services, configuration, AlertOptions.SectionName);
         services.AddSingleton<IValidateOptions<AlertOptions>, AlertOptionsValidator>();
         services.AddSingleton<AlertReceiver>();

@@ -41,6 +41,14 @@ internal static class Observability
     public static readonly Counter<long> PinReleases = Meter.CreateCounter<long>(
         "millisampler.coordinator.pin_releases", "{release}", "Agent pins released (ReleaseRun) because the coordinator will not fetch the run, by outcome.");
 
+    /// <summary>Trigger reports and alerts decided by the gate, tagged with decision (fired, joined, refused) and origin (trigger, alert).</summary>
+    public static readonly Counter<long> Triggers = Meter.CreateCounter<long>(
+        "millisampler.coordinator.triggers", "{trigger}", "Trigger reports and alerts the coordinator decided, by decision and origin.");
+
+    /// <summary>Reception of a trigger minus its instant (the end of the event's last bin), seconds.</summary>
+    public static readonly Histogram<double> TriggerDelay = Meter.CreateHistogram<double>(
+        "millisampler.coordinator.trigger.delay", "s", "Time from a trigger's instant (end of the event's last bin) to its reception by the coordinator.");
+
     /// <summary>ScheduleRun attempts beyond the first.</summary>
     public static readonly Counter<long> ScheduleRetries = Meter.CreateCounter<long>(
         "millisampler.coordinator.schedule.retries", "{attempt}", "ScheduleRun attempts beyond the first.");

@@ -15,7 +15,7 @@ namespace Millisampler.Coordinator.Storage;
 /// Each row keeps the protobuf message as a blob (the wire format is the schema, so fields added to the contracts
 /// are stored without a migration) next to indexed columns for the queries. Every write is one transaction.
 /// </summary>
-internal abstract partial class SqlStore : ICaptureStore, ILeaseStore, ISweepStore, IPinReleaseStore, IDisposable
+internal abstract partial class SqlStore : ICaptureStore, ILeaseStore, ISweepStore, IPinReleaseStore, ITriggerStore, IDisposable
 {
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly SemaphoreSlim _initLock = new(1, 1);
@@ -120,6 +120,7 @@ internal abstract partial class SqlStore : ICaptureStore, ILeaseStore, ISweepSto
         );
         {SweepSchema(blob)}
         {PinReleaseSchema}
+        {TriggerSchema(blob)}
         """;
 
     public Task InsertAsync(Capture capture, CancellationToken cancellationToken) =>
