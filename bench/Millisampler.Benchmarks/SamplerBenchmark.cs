@@ -24,7 +24,14 @@ public static class SamplerBenchmark
         int repeat = ArgInt(args, "--repeat", 200_000);
         int trials = ArgInt(args, "--trials", 7);
         double phaseSeconds = ArgInt(args, "--phase-ms", 3000) / 1000.0;
-        Console.WriteLine($"# sampler benchmark, {Environment.ProcessorCount} CPUs, kernel {File.ReadAllText("/proc/sys/kernel/osrelease").Trim()}");
+        Console.WriteLine($"# sampler benchmark, {Environment.ProcessorCount} CPUs, kernel {File.ReadAllText("/proc/sys/kernel/osrelease").Trim()}, load average {File.ReadAllText("/proc/loadavg").Trim()}");
+        int compare = Array.IndexOf(args, "--compare");
+        if (compare >= 0 && compare + 1 < args.Length)
+        {
+            Compare(File.ReadAllBytes(args[compare + 1]), repeat, trials);
+            return 0;
+        }
+
         TestRun(repeat, trials);
         if (!args.Contains("--no-live"))
         {
@@ -121,6 +128,94 @@ public static class SamplerBenchmark
         Console.WriteLine($"read-out + reset of 2,000 bins ({cpus} possible CPUs): median {times[times.Count / 2]:F2} ms, max {times[^1]:F2} ms");
         long memlock = MapFds(obj).Sum(MemLock);
         Console.WriteLine($"kernel memory of the maps (fdinfo memlock, {cpus} CPUs): {memlock / 1024.0 / 1024.0:F2} MiB; formula at 128 CPUs: {(2000L * 72 * 128 + 2000L * 1024 + obj.MaxFlows * 136L) / 1024.0 / 1024.0:F1} MiB");
+    }
+
+    /// <summary>
+    /// Another build of the kernel object (e.g. main's, `make -C bpf OUT=/tmp/old`) against this build's embedded
+    /// one, in one run: every trial measures each state and program on both, alternating which goes first, so
+    /// both see the same machine load. Cells: the mix, net of the empty program measured in the same trial.
+    /// </summary>
+    private static void Compare(byte[] oldImage, int repeat, int trials)
+    {
+        var ring = new LookbackRingOptions();
+        using var oldPlain = SamplerObject.Load(new SamplerLoadOptions { LoadBaselineProgram = true, ObjectImage = oldImage });
+        using var oldRing = SamplerObject.Load(new SamplerLoadOptions { Lookback = ring, ObjectImage = oldImage });
+        using var newPlain = SamplerObject.Load(new SamplerLoadOptions { LoadBaselineProgram = true });
+        using var newRing = SamplerObject.Load(new SamplerLoadOptions { Lookback = ring });
+        var clockObject = Path.Combine(RepoRoot(), "bpf", "out", "test", "clock_cost.bpf.o");
+        using var clock = BpfObject.Open(File.ReadAllBytes(clockObject), "clock_cost");
+        clock.Load();
+        int clockFd = clock.ProgramFd("ms_test_clock");
+        var mix = PacketMix();
+        var rows = new List<(string State, string Program, bool Armed, SamplerObject Old, SamplerObject New, bool Ingress)>();
+        foreach (var (state, armed, isRing) in new[] { ("disarmed", false, false), ("armed", true, false), ("ring on, disarmed", false, true), ("ring on + armed", true, true) })
+        {
+            foreach (bool ingress in new[] { true, false })
+            {
+                rows.Add((state, ingress ? "ingress" : "egress", armed, isRing ? oldRing : oldPlain, isRing ? newRing : newPlain, ingress));
+            }
+        }
+
+        var oldNs = rows.Select(_ => new List<double>()).ToArray();
+        var newNs = rows.Select(_ => new List<double>()).ToArray();
+        var clockNs = new List<double>();
+        for (int t = 0; t < trials; t++)
+        {
+            var empty = mix.Select(m => Median(m.Frames, newPlain.BaselineProgramFd, repeat, 1)).ToArray();
+            clockNs.Add(mix.Select((m, i) => m.Share * (Median(m.Frames, clockFd, repeat, 1) - empty[i])).Sum());
+            for (int r = 0; r < rows.Count; r++)
+            {
+                var row = rows[r];
+                WriteConfig(row.Old, row.Armed);
+                WriteConfig(row.New, row.Armed);
+                int oldFd = row.Ingress ? row.Old.IngressProgramFd : row.Old.EgressProgramFd;
+                int newFd = row.Ingress ? row.New.IngressProgramFd : row.New.EgressProgramFd;
+                double o = 0, n = 0;
+                for (int k = 0; k < mix.Count; k++)
+                {
+                    double so = 0, sn = 0;
+                    foreach (var frame in mix[k].Frames)
+                    {
+                        // Frame by frame, alternating which object goes first, so both see the same load.
+                        if ((t + k) % 2 == 0)
+                        {
+                            so += TestRunOnce(oldFd, frame, repeat);
+                            sn += TestRunOnce(newFd, frame, repeat);
+                        }
+                        else
+                        {
+                            sn += TestRunOnce(newFd, frame, repeat);
+                            so += TestRunOnce(oldFd, frame, repeat);
+                        }
+                    }
+                    o += mix[k].Share * ((so / mix[k].Frames.Length) - empty[k]);
+                    n += mix[k].Share * ((sn / mix[k].Frames.Length) - empty[k]);
+                }
+                oldNs[r].Add(o);
+                newNs[r].Add(n);
+                WriteConfig(row.Old, armed: false);
+                WriteConfig(row.New, armed: false);
+            }
+        }
+
+        static double Med(List<double> v)
+        {
+            v.Sort();
+            return v[v.Count / 2];
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"## old vs new object, BPF_PROG_TEST_RUN, {repeat:N0} repeats per packet, median of {trials} interleaved trials, ns per packet (mix, net of empty)");
+        Console.WriteLine("| state | program | old | new | new − old |");
+        Console.WriteLine("|---|---|---:|---:|---:|");
+        for (int r = 0; r < rows.Count; r++)
+        {
+            double o = Med(oldNs[r]), n = Med(newNs[r]);
+            Console.WriteLine($"| {rows[r].State} | {rows[r].Program} | {o:F1} | {n:F1} | {n - o:+0.0;-0.0} |");
+        }
+        string source = File.ReadAllText("/sys/devices/system/clocksource/clocksource0/current_clocksource").Trim();
+        Console.WriteLine($"| clock read alone (bpf_ktime_get_tai_ns, {source}) | - | {Med(clockNs):F1} | | |");
+        Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
     }
 
     private static double Median(byte[][] frames, int progFd, int repeat, int trials)

@@ -28,6 +28,12 @@ public sealed record SamplerLoadOptions
 
     /// <summary>The in-kernel look-back ring; null: off (the kernel path is then the one without it).</summary>
     public LookbackRingOptions? Lookback { get; init; }
+
+    /// <summary>
+    /// Benchmarks only: load this object image instead of the embedded one (an older build of the
+    /// program, to compare side by side). Null: the embedded object.
+    /// </summary>
+    internal byte[]? ObjectImage { get; init; }
 }
 
 /// <summary>
@@ -109,7 +115,7 @@ internal sealed unsafe class SamplerObject : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), $"MaxBins must be 1..{SamplerLoadOptions.MaxBinsLimit}.");
         }
 
-        var result = new SamplerObject(BpfObject.Open(ReadEmbeddedObject(), ResourceName));
+        var result = new SamplerObject(BpfObject.Open(options.ObjectImage ?? ReadEmbeddedObject(), ResourceName));
         try
         {
             result.Configure(options);

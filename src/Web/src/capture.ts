@@ -7,7 +7,7 @@ import {
   VisualMapComponent,
 } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
-import type { Analysis, CaptureView, HostView, SyncEvent } from './model';
+import type { Analysis, CaptureView, HostOutcome, HostView, SyncEvent } from './model';
 import { bytes, duration, el, enumText, percent, rate, table, unixTime } from './format';
 
 echarts.use([BarChart, CustomChart, LineChart, ScatterChart, DataZoomComponent, GridComponent, LegendComponent,
@@ -529,6 +529,27 @@ function tables(view: CaptureView, a: Analysis, w: number, zoomTo: (s: number, e
     : el('p', { class: 'warning', id: 'ms-alignment' },
       `${untrusted.length} host(s) with clock error above half a bin (${duration(w / 2)}) or unknown: ${untrusted.join(', ')}. `
       + 'Their bins may sit one bin off; doubt contention and events that involve them.'));
+  const allHosts = [...(view.capture.hosts ?? [])].sort((x, y) => (x.host < y.host ? -1 : x.host > y.host ? 1 : 0));
+  const offCentre = allHosts.filter((h) => h.offsetExceedsHalfBin).map((h) => h.host);
+  if (offCentre.length > 0) {
+    box.append(el('p', { class: 'warning', id: 'ms-offset-warning' },
+      `${offCentre.length} host(s) whose clock the coordinator measured more than half a bin (${duration(w / 2)}) off, beyond the `
+      + `measurement's bound: ${offCentre.join(', ')}. Their bins may sit one bin off whatever their own clock error says.`));
+  }
+  // Every host: its own clock error bound beside the coordinator's measurement of its offset (NTP-style, ± half the
+  // round trip) and the flag.
+  box.append(withId('ms-hosts', table(['host', 'outcome', 'bins', 'link', 'clock error (own)', 'measured offset', 'alignment'],
+    allHosts.map((h) => {
+      const data = h.outcome === 'HOST_OUTCOME_COLLECTED' || h.outcome === 'HOST_OUTCOME_PARTIAL';
+      const clockError = Number(h.clockErrorNs ?? 0);
+      return [
+        h.host, enumText(h.outcome, 'HOST_OUTCOME_'), `${h.binsCovered ?? 0}/${view.capture.bins}`,
+        Number(h.linkSpeedBitsPerSecond ?? 0) > 0 ? rate(h.linkSpeedBitsPerSecond ?? 0) : '-',
+        clockError < 0 ? 'unknown' : data || clockError > 0 ? duration(clockError) : '-',
+        measuredOffset(h),
+        [...(data ? [h.alignmentTrusted ? 'ok' : 'untrusted'] : []), ...(h.offsetExceedsHalfBin ? ['offset > half a bin'] : [])].join(', ') || '-',
+      ];
+    }))));
 
   box.append(el('h2', {}, `Synchronized events: ${events.length} (≥ ${a.eventMinHosts} hosts bursting at once) — click to zoom`));
   box.append(eventTable(events, off, w, zoomTo));
@@ -575,6 +596,16 @@ function eventTable(events: SyncEvent[], off: (b: number) => string, w: number, 
   ]), (n) => zoomTo(events[n].startBin, events[n].startBin + events[n].lengthBins - 1));
   t.id = 'ms-events';
   return t;
+}
+
+/** The coordinator's measurement of a host's clock offset, to the microsecond: "+100.012 ms ± 1.2 ms"; "-" when none. */
+export function measuredOffset(h: HostOutcome): string {
+  if (!h.offsetMeasured) {
+    return '-';
+  }
+  const offsetUs = Math.round(Number(h.measuredOffsetNs ?? 0) / 1e3);
+  const boundUs = Math.ceil(Math.max(0, Number(h.measuredOffsetBoundNs ?? 0)) / 1e3);
+  return `${offsetUs > 0 ? '+' : ''}${duration(offsetUs * 1e3)} ± ${duration(boundUs * 1e3)}`;
 }
 
 function withId<T extends HTMLElement>(id: string, e: T): T {

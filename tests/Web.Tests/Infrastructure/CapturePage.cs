@@ -207,6 +207,25 @@ public sealed class CapturePage(HeadlessChromium browser)
         Assert.Equal(["host-09", "+300 ms", "10 ms", "125.0 KB", "400.0 KB"], stall);
     }
 
+    /// <summary>
+    /// The host table shows each host's own clock error beside the coordinator's measured offset ± bound (to the
+    /// microsecond, the bound rounded up) and flags <see cref="PlantedRack.OffCentreHost"/>; the refused host has none.
+    /// </summary>
+    public void AssertHostTableShowsMeasuredOffsets()
+    {
+        string[][] rows = Rows("#ms-hosts");
+        Assert.Equal([.. PlantedRack.Hosts, PlantedRack.RefusedHost], rows.Select(r => r[0]));
+        // host-01: (1 − 6) × 10 µs + 123 ns = −49.877 µs → −50 µs; bound 250.4 µs → 251 µs.
+        Assert.Equal(["host-01", "collected", "400/400", "10.0 Gbit/s", "20 µs", "-50 µs ± 251 µs", "ok"], rows[0]);
+        Assert.Equal(["host-06", "collected", "400/400", "10.0 Gbit/s", "20 µs", "0 ± 251 µs", "ok"], rows[5]);
+        Assert.Equal(["host-07", "collected", "400/400", "10.0 Gbit/s", "20 µs", "+10 µs ± 251 µs", "ok"], rows[6]);
+        Assert.Equal(["host-12", "collected", "400/400", "10.0 Gbit/s", "20 µs", "+100.012 ms ± 1.2 ms", "ok, offset > half a bin"], rows[11]);
+        Assert.Equal(["host-13", "refused", "0/400", "-", "-", "-", "-"], rows[12]);
+        string warning = Browser.Eval("document.getElementById('ms-offset-warning').innerText").GetString() ?? "";
+        Assert.StartsWith("1 host(s) whose clock the coordinator measured more than half a bin (500 µs) off", warning);
+        Assert.EndsWith(": host-12. Their bins may sit one bin off whatever their own clock error says.", warning);
+    }
+
     /// <summary>Clicking the planted event's row zooms both charts onto bins 200..204 (with a margin).</summary>
     public void AssertClickOnEventZoomsToIt()
     {
