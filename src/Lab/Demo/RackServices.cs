@@ -229,9 +229,9 @@ public sealed class RackServices : IAsyncDisposable
     /// <summary>
     /// Starts one agent per host; every agent reads this machine's one clock, so their relative error is zero.
     /// <paramref name="rackOf"/> names each host's rack (default <see cref="RackName"/> for all): one lab ToR can
-    /// stand for several racks of the coordinator.
+    /// stand for several racks of the coordinator. <paramref name="extraArgs"/> are added to every agent's settings (trigger rules).
     /// </summary>
-    public void StartAgents(long linkSpeedBitsPerSecond, Func<RackHost, string>? rackOf = null)
+    public void StartAgents(long linkSpeedBitsPerSecond, Func<RackHost, string>? rackOf = null, IReadOnlyList<string>? extraArgs = null)
     {
         foreach (var h in Rack.Hosts)
         {
@@ -251,6 +251,7 @@ public sealed class RackServices : IAsyncDisposable
                 "--Agent:Schedule:Enabled=false",
                 $"--Agent:RunStore:Directory={store}",
                 .. _pki is null ? ["--Security:Insecure=true"] : _pki.Agent(HostName(h), h.Address).AsSettings(),
+                .. extraArgs ?? [],
             ], WorkDirectory, Environment));
         }
     }
