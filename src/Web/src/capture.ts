@@ -567,14 +567,18 @@ function tables(view: CaptureView, a: Analysis, w: number, zoomTo: (s: number, e
   })));
   const levels = a.contentionLevels ?? [];
   box.append(el('h2', {}, 'Contention levels, CE and retransmissions; long-RTT (cross-region ≥ 50%) against short-RTT bursts'));
-  box.append(table(['level', 'bins', 'bursts', 'with CE', 'with retx', 'long-RTT bursts (CE / retx)', 'short-RTT bursts (CE / retx)', 'mean cross-region'],
+  // Two distributions on one axis (docs/analysis.md): a bin counts every host bursting in it, a burst the others it met,
+  // so n hosts bursting together show as bins at level n and bursts at level n − 1. Said in the headers and a note.
+  box.append(el('p', { class: 'note' }, 'Bins are counted by how many hosts burst in them (c[b]); bursts by the most other hosts '
+    + 'they met (a burst alone is at 0). So three hosts bursting together show as bins at level 3 and bursts at level 2.'));
+  box.append(withId('ms-levels', table(['level', 'bins with c[b] = level', 'bursts that met level others', 'with CE', 'with retx', 'long-RTT bursts (CE / retx)', 'short-RTT bursts (CE / retx)', 'mean cross-region'],
     levels.map((l) => [
       `${l.level}`, `${l.bins}`, `${l.bursts}`, `${l.burstsWithCe} (${percent(l.ceFraction)})`,
       `${l.burstsWithRetransmits} (${percent(l.retransmitFraction)})`,
       `${l.longRttBursts ?? 0} (${l.longRttBurstsWithCe ?? 0} / ${l.longRttBurstsWithRetransmits ?? 0})`,
       `${l.shortRttBursts ?? 0} (${l.shortRttBurstsWithCe ?? 0} / ${l.shortRttBurstsWithRetransmits ?? 0})`,
       percent(l.meanCrossRegionShare ?? 0),
-    ])));
+    ]))));
   const shown = bursts.slice(0, 200);
   box.append(el('h2', {}, `Bursts: ${bursts.length}${bursts.length > shown.length ? ` (the ${shown.length} largest)` : ''} — click to zoom`));
   box.append(table(['host', 'start', 'length', 'bytes', 'peak util', 'CE', 'retx', 'conns', 'met max/mean', 'cross-region'],

@@ -63,6 +63,7 @@ public sealed class ReportInBrowserTests(HeadlessChromium browser) : IAsyncLifet
         Assert.Equal(PlantedRack.Hosts, hosts.Select(r => r[0]));
         Assert.All(hosts, r => Assert.Equal("-", r[5]));
         Assert.Equal(0, _page.Browser.Eval("document.querySelectorAll('#ms-offset-warning').length").GetInt32());
+        _page.AssertContentionLevelsReadAsDocumented();
     }
 
     [Fact]
