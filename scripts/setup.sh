@@ -6,7 +6,11 @@ cd "$(dirname "$0")/.."
 
 # chromium + chromium-driver: the web views are tested in headless Chromium (tests/Web.Tests, Selenium via the system chromedriver).
 # prometheus: the observability test scrapes a lab rack with a real Prometheus (tests/Lab.Tests/Observability).
-packages=(clang llvm make libbpf-dev libbpf1 linux-libc-dev iproute2 ethtool nftables tcpdump iperf3 postgresql chromium chromium-driver prometheus)
+# prometheus-alertmanager: the webhook test delivers an alert from a real Alertmanager (/usr/bin/prometheus-alertmanager,
+# 0.25 on bookworm; tests/Coordinator.Tests/Alerts). Its systemd unit is not needed: the test starts its own.
+# zsh: the zsh completion script is loaded into a real zsh and completes on a Tab (tests/Cli.Tests/Completion).
+# python3-pandas: the CSV export is read by pandas under /usr/bin/python3 (tests/Cli.Tests/Export/PandasReadsExportTests.cs).
+packages=(clang llvm make libbpf-dev libbpf1 linux-libc-dev iproute2 ethtool nftables tcpdump iperf3 postgresql chromium chromium-driver prometheus prometheus-alertmanager zsh python3-pandas)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace Millisampler.Analysis;
 
@@ -308,8 +310,20 @@ public static class RackAnalyzer
         {
             ulong[] bytes = s.IngressBytes;
             ulong[] rackBytes = RackBytes;
-            for (int b = from; b < to; b++)
+            int b = from;
+            while (b < to)
             {
+                // Outside a burst, most bins are at or below the cut: add them to the rack a vector at a time and look
+                // at bins one by one only where a vector holds one above it (or a burst is open).
+                if (!inBurst)
+                {
+                    b = AddBelowCut(bytes, rackBytes, b, to, cut);
+                    if (b >= to)
+                    {
+                        break;
+                    }
+                }
+
                 ulong v = bytes[b];
                 rackBytes[b] += v;
                 double u;
@@ -333,7 +347,40 @@ public static class RackAnalyzer
                     Close(ref current);
                     inBurst = false;
                 }
+
+                b++;
             }
+        }
+
+        /// <summary>
+        /// Adds bins [<paramref name="from"/>, ...) to the rack's bytes while whole vectors of them are at or below
+        /// <paramref name="cut"/>; returns the first bin not added: the start of a vector holding a bin above the cut,
+        /// or of the tail too short for a vector, or <paramref name="to"/>.
+        /// </summary>
+        private static int AddBelowCut(ulong[] bytes, ulong[] rackBytes, int from, int to, ulong cut)
+        {
+            int width = Vector<ulong>.Count;
+            if (!Vector.IsHardwareAccelerated || to - from < width)
+            {
+                return from;
+            }
+
+            var cuts = new Vector<ulong>(cut);
+            ref ulong src = ref MemoryMarshal.GetArrayDataReference(bytes);
+            ref ulong dst = ref MemoryMarshal.GetArrayDataReference(rackBytes);
+            int b = from;
+            for (; b <= to - width; b += width)
+            {
+                var v = Vector.LoadUnsafe(ref src, (nuint)b);
+                if (Vector.GreaterThanAny(v, cuts))
+                {
+                    return b;
+                }
+
+                (Vector.LoadUnsafe(ref dst, (nuint)b) + v).StoreUnsafe(ref dst, (nuint)b);
+            }
+
+            return b;
         }
 
         private void Close(ref BurstAccumulator burst)
@@ -429,55 +476,73 @@ public static class RackAnalyzer
         }
 
         Array.Fill(lastEventOfHost, -1, 0, sorted.Length);
+        int[] eventsOfHostCount = new int[sorted.Length + 1];
+        int marks = 0;
+        int firstEvent = 0;
         foreach (ref readonly BurstAccumulator burst in bursts.Span)
         {
+            // Bursts come in start order, so the first event ending after a burst's start only moves forward.
+            while (firstEvent < ends.Count && ends[firstEvent] <= burst.Start)
+            {
+                firstEvent++;
+            }
+
             int burstEnd = burst.Start + burst.Length;
-            int j = FirstEventEndingAfter(ends, burst.Start);
-            for (; j < starts.Count && starts[j] < burstEnd; j++)
+            for (int j = firstEvent; j < starts.Count && starts[j] < burstEnd; j++)
             {
                 if (lastEventOfHost[burst.Host] != j)
                 {
                     lastEventOfHost[burst.Host] = j;
                     hostsOfEvent[j].Add(burst.Host);
+                    eventsOfHostCount[burst.Host + 1]++;
+                    marks++;
                 }
             }
         }
 
-        // Each event's bytes, CE and retransmitted bytes over its member hosts and bins. Work items are
-        // (event, member) pairs, split into contiguous ranges; each range sums into its own totals (integer sums,
-        // so the order of addition does not change the result).
-        var firstItem = new int[starts.Count + 1];
+        // The same membership by host, each host's events in ascending order, so that summing a host's bins over its
+        // events reads its series front to back (by event, every member's series in turn, it missed the cache).
+        for (int h = 0; h < sorted.Length; h++)
+        {
+            eventsOfHostCount[h + 1] += eventsOfHostCount[h];
+        }
+
+        int[] eventsOfHost = new int[marks];
+        int[] fill = (int[])eventsOfHostCount.Clone();
         for (int j = 0; j < starts.Count; j++)
         {
             hostsOfEvent[j].Sort();
-            firstItem[j + 1] = firstItem[j] + hostsOfEvent[j].Count;
+            foreach (int h in hostsOfEvent[j])
+            {
+                eventsOfHost[fill[h]++] = j;
+            }
         }
 
-        int items = firstItem[^1];
+        // Each event's bytes, CE and retransmitted bytes over its member hosts and bins. Hosts are split into
+        // contiguous ranges; each range sums into its own totals (integer sums, so the order of addition does not
+        // change the result).
         var totals = new ulong[parts, starts.Count, 3];
-        ForEachRange(parts, items, (part, from, to) =>
+        ForEachRange(parts, sorted.Length, (part, from, to) =>
         {
-            int j = 0;
-            for (int item = from; item < to; item++)
+            for (int h = from; h < to; h++)
             {
-                while (firstItem[j + 1] <= item)
+                HostSeries s = sorted[h];
+                for (int m = eventsOfHostCount[h]; m < eventsOfHostCount[h + 1]; m++)
                 {
-                    j++;
-                }
+                    int j = eventsOfHost[m];
+                    int last = Math.Min(ends[j], s.BinsCovered);
+                    ulong bytes = 0, ce = 0, retransmit = 0;
+                    for (int b = starts[j]; b < last; b++)
+                    {
+                        bytes += s.IngressBytes[b];
+                        ce += s.IngressCeBytes[b];
+                        retransmit += s.IngressRetransmitBytes[b];
+                    }
 
-                HostSeries s = sorted[hostsOfEvent[j][item - firstItem[j]]];
-                int last = Math.Min(ends[j], s.BinsCovered);
-                ulong bytes = 0, ce = 0, retransmit = 0;
-                for (int b = starts[j]; b < last; b++)
-                {
-                    bytes += s.IngressBytes[b];
-                    ce += s.IngressCeBytes[b];
-                    retransmit += s.IngressRetransmitBytes[b];
+                    totals[part, j, 0] += bytes;
+                    totals[part, j, 1] += ce;
+                    totals[part, j, 2] += retransmit;
                 }
-
-                totals[part, j, 0] += bytes;
-                totals[part, j, 1] += ce;
-                totals[part, j, 2] += retransmit;
             }
         });
 
@@ -515,25 +580,6 @@ public static class RackAnalyzer
         }
 
         return events;
-    }
-
-    private static int FirstEventEndingAfter(List<int> ends, int bin)
-    {
-        int lo = 0, hi = ends.Count;
-        while (lo < hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            if (ends[mid] > bin)
-            {
-                hi = mid;
-            }
-            else
-            {
-                lo = mid + 1;
-            }
-        }
-
-        return lo;
     }
 
     /// <summary>A growable list of bursts on pooled arrays: the scan's only per-burst scratch.</summary>

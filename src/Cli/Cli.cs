@@ -6,6 +6,7 @@ using Millisampler.Cli.Captures;
 using Millisampler.Cli.Export;
 using Millisampler.Cli.Racks;
 using Millisampler.Cli.Sweeps;
+using Millisampler.Cli.Triggers;
 
 namespace Millisampler.Cli;
 
@@ -87,6 +88,7 @@ public static class Cli
             ExportCommand.Create(env),
             AnalyzeCommand.Create(env),
             SweepsCommand.Create(env),
+            TriggersCommand.Create(env),
             Report.ReportCommand.Create(env),
             Completion.CompletionCommand.Create(env),
         };

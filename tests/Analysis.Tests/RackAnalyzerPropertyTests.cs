@@ -97,6 +97,10 @@ public class RackAnalyzerPropertyTests
         Assert.Equal(expected.Contention, r.Contention);
         Assert.Equal(expected.Bursts, r.Bursts.Select(b => (b.Host, b.StartBin, b.LengthBins, b.MaxContention)));
         Assert.Equal(expected.Events, r.Events.Select(e => (e.StartBin, e.LengthBins, string.Join(",", e.Hosts))));
+        // The sums: a burst's bytes, CE and retransmits over its bins; an event's over its members' covered bins; the
+        // rack's peak ingress over the event's bins.
+        Assert.Equal(expected.BurstSums, r.Bursts.Select(b => (b.Bytes, b.CeBytes, b.RetransmitBytes)));
+        Assert.Equal(expected.EventSums, r.Events.Select(e => (e.Bytes, e.CeBytes, e.RetransmitBytes, e.PeakRackIngressBitsPerSecond)));
         Assert.Equal(r.Bursts.Count, r.ContentionLevels.Sum(l => l.Bursts));
         Assert.Equal(rack.Max(h => (int?)h.BinsCovered) ?? 0, r.ContentionLevels.Sum(l => l.Bins));
     }
@@ -158,7 +162,9 @@ public class RackAnalyzerPropertyTests
     private sealed record Naive(
         int[] Contention,
         List<(string Host, int Start, int Length, int MaxContention)> Bursts,
-        List<(int Start, int Length, string Hosts)> Events)
+        List<(int Start, int Length, string Hosts)> Events,
+        List<(ulong Bytes, ulong Ce, ulong Retransmit)> BurstSums,
+        List<(ulong Bytes, ulong Ce, ulong Retransmit, double PeakRackBitsPerSecond)> EventSums)
     {
         public static Naive Analyze(HostSeries[] rack, long binWidthNs, AnalysisOptions o)
         {
@@ -183,7 +189,36 @@ public class RackAnalyzerPropertyTests
                     .Where(h => Enumerable.Range(e.Start, e.Length).Any(b => mask[h][b]))
                     .Select(h => hosts[h].Host))))
                 .ToList();
-            return new Naive(c, bursts.OrderBy(b => b.Item2).ThenBy(b => b.Item1, StringComparer.Ordinal).ToList(), events);
+            var byName = hosts.ToDictionary(h => h.Host, StringComparer.Ordinal);
+            var orderedBursts = bursts.OrderBy(b => b.Item2).ThenBy(b => b.Item1, StringComparer.Ordinal).ToList();
+            var burstSums = orderedBursts.Select(b =>
+            {
+                HostSeries h = byName[b.Item1];
+                var range = Enumerable.Range(b.Item2, b.Item3).ToList();
+                return (Sum(range.Select(x => h.IngressBytes[x])), Sum(range.Select(x => h.IngressCeBytes[x])),
+                    Sum(range.Select(x => h.IngressRetransmitBytes[x])));
+            }).ToList();
+            var eventSums = events.Select(e =>
+            {
+                var members = e.Item3.Split(',').Select(n => byName[n]).ToList();
+                var range = Enumerable.Range(e.Start, e.Length).ToList();
+                ulong Over(Func<HostSeries, ulong[]> series) =>
+                    Sum(members.SelectMany(h => range.Where(x => x < h.BinsCovered).Select(x => series(h)[x])));
+                ulong peak = range.Max(x => Sum(hosts.Where(h => x < h.BinsCovered).Select(h => h.IngressBytes[x])));
+                return (Over(h => h.IngressBytes), Over(h => h.IngressCeBytes), Over(h => h.IngressRetransmitBytes), peak * 8e9 / binWidthNs);
+            }).ToList();
+            return new Naive(c, orderedBursts, events, burstSums, eventSums);
+        }
+
+        private static ulong Sum(IEnumerable<ulong> values)
+        {
+            ulong total = 0;
+            foreach (ulong v in values)
+            {
+                total += v;
+            }
+
+            return total;
         }
 
         private static List<(int Start, int Length)> Runs(bool[] on)

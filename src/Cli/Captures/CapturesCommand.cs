@@ -105,13 +105,17 @@ internal static class CapturesCommand
     /// </summary>
     internal static void WriteHostsCsv(TextWriter writer, Capture c) =>
         CsvOutput.Write(writer,
-            ["capture_id", "rack", "host", "outcome", "bins_covered", "bins", "link_speed_bits_per_second", "clock_error_ns", "alignment_trusted", "reason"],
+            ["capture_id", "rack", "host", "outcome", "bins_covered", "bins", "link_speed_bits_per_second", "clock_error_ns", "alignment_trusted",
+                "measured_offset_ns", "measured_offset_bound_ns", "offset_exceeds_half_bin", "reason"],
             c.Hosts.OrderBy(h => h.Host, StringComparer.Ordinal).Select(h => (IReadOnlyList<string>)
             [
                 c.CaptureId, c.Rack, h.Host, CaptureText.Outcome(h.Outcome), CsvOutput.Number(h.BinsCovered), CsvOutput.Number(c.Bins),
                 h.LinkSpeedBitsPerSecond > 0 ? CsvOutput.Number(h.LinkSpeedBitsPerSecond) : "",
                 h.ClockErrorNs < 0 ? "" : CsvOutput.Number(h.ClockErrorNs),
                 CaptureText.HasData(h.Outcome) ? CsvOutput.Bool(h.AlignmentTrusted) : "",
+                h.OffsetMeasured ? CsvOutput.Number(h.MeasuredOffsetNs) : "",
+                h.OffsetMeasured ? CsvOutput.Number(h.MeasuredOffsetBoundNs) : "",
+                h.OffsetMeasured ? CsvOutput.Bool(h.OffsetExceedsHalfBin) : "",
                 h.Reason,
             ]));
 

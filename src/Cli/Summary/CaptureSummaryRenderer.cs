@@ -111,16 +111,18 @@ public sealed class CaptureSummaryRenderer(IAnsiConsole console)
                 c.Bins > 0 ? $"{h.BinsCovered}/{c.Bins}" : h.BinsCovered.ToString(CultureInfo.InvariantCulture),
                 h.LinkSpeedBitsPerSecond > 0 ? RateText.Format(h.LinkSpeedBitsPerSecond) : "-",
                 h.ClockErrorNs < 0 ? "unknown" : data || h.ClockErrorNs > 0 ? DurationText.Format(h.ClockErrorNs) : "-",
-                data ? h.AlignmentTrusted ? "ok" : "UNTRUSTED" : "-",
+                MeasuredOffset(h),
+                Alignment(h, data),
                 h.Reason,
             };
         }).ToList();
-        string[] headers = ["HOST", "OUTCOME", "BINS", "LINK", "CLOCK ERROR", "ALIGNMENT", "REASON"];
+        string[] headers = ["HOST", "OUTCOME", "BINS", "LINK", "CLOCK ERROR", "MEASURED OFFSET", "ALIGNMENT", "REASON"];
         Table table = CliConsole.FittedTable(console, headers, rows, headers.Length - 1, out IReadOnlyList<int> shortened, out bool fits);
         if (fits)
         {
             console.Write(table);
             WriteInFull(console, shortened.Select(i => (hosts[i].Host, hosts[i].Reason)));
+            WriteOffsetLegend(hosts, c.BinWidthNs);
             return;
         }
 
@@ -129,13 +131,63 @@ public sealed class CaptureSummaryRenderer(IAnsiConsole console)
         {
             console.Line(row[0], Heading);
             var facts = new List<string> { row[1], $"{row[2]} bins" };
-            facts.AddRange(new[] { ("link", row[3]), ("clock error", row[4]), ("alignment", row[5]) }.Where(f => f.Item2 != "-").Select(f => $"{f.Item1} {f.Item2}"));
+            facts.AddRange(new[] { ("link", row[3]), ("clock error", row[4]), ("measured offset", row[5]), ("alignment", row[6]) }
+                .Where(f => f.Item2 != "-").Select(f => $"{f.Item1} {f.Item2}"));
             console.Line("  " + string.Join(", ", facts));
-            if (row[6].Length > 0)
+            if (row[7].Length > 0)
             {
-                console.Line("  reason: " + row[6]);
+                console.Line("  reason: " + row[7]);
             }
         }
+
+        WriteOffsetLegend(hosts, c.BinWidthNs);
+    }
+
+    /// <summary>
+    /// The coordinator's own measurement of the host's clock (agent minus coordinator, NTP-style from the four timestamps
+    /// of a call it made anyway), to the microsecond: "+100.012ms ± 350us"; "-" when it has none.
+    /// </summary>
+    internal static string MeasuredOffset(HostOutcome h)
+    {
+        if (!h.OffsetMeasured)
+        {
+            return "-";
+        }
+
+        long offsetUs = (long)Math.Round(h.MeasuredOffsetNs / 1_000.0, MidpointRounding.AwayFromZero);
+        long boundUs = (Math.Max(h.MeasuredOffsetBoundNs, 0) + 999) / 1_000;
+        string Us(long us) => us == 0 ? "0us" : DurationText.Format(us * 1_000);
+        return $"{(offsetUs > 0 ? "+" : "")}{Us(offsetUs)} ± {Us(boundUs)}";
+    }
+
+    /// <summary>"ok"; "UNTRUSTED" for a self-reported clock error above half a bin or unknown; "OFFSET" when the measured offset exceeds half a bin beyond its bound; both joined.</summary>
+    private static string Alignment(HostOutcome h, bool data)
+    {
+        if (!data)
+        {
+            return h.OffsetExceedsHalfBin ? "OFFSET" : "-";
+        }
+
+        return (h.AlignmentTrusted, h.OffsetExceedsHalfBin) switch
+        {
+            (true, false) => "ok",
+            (false, false) => "UNTRUSTED",
+            (true, true) => "OFFSET",
+            (false, true) => "UNTRUSTED, OFFSET",
+        };
+    }
+
+    private void WriteOffsetLegend(IReadOnlyList<HostOutcome> hosts, long w)
+    {
+        var flagged = hosts.Where(h => h.OffsetExceedsHalfBin).Select(h => h.Host).ToList();
+        if (flagged.Count == 0)
+        {
+            return;
+        }
+
+        string half = w > 0 ? DurationText.Format(w / 2) : "half a bin";
+        console.Line($"OFFSET: the coordinator measured the clock of {HostList(flagged, 20)} more than half a bin ({half}) off, beyond the measurement's bound;"
+            + " their bins may sit one bin off whatever their own clock error says.", Warning);
     }
 
     /// <summary>The reasons a table had to shorten, each on its own line (a terminal wraps them; nothing is lost).</summary>

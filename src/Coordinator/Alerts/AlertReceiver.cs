@@ -156,10 +156,4 @@ internal sealed partial class AlertReceiver(
 
     private static void Count(CaptureWindow window, string decision) =>
         Observability.AlertCaptures.Add(1, new TagList { { "window", window == CaptureWindow.Around ? "around" : "forward" }, { "decision", decision } });
-
-    [LoggerMessage(700, LogLevel.Information, "Alert {Alertname} on rack {Rack}: {Window} capture {Decision} {CaptureId} {Reason}")]
-    private static partial void LogAlertCapture(ILogger logger, string alertname, string rack, string window, string decision, string captureId, string reason);
-
-    [LoggerMessage(701, LogLevel.Debug, "Alert {Alertname} ({Fingerprint}) resolved; resolved alerts are not captured")]
-    private static partial void LogResolved(ILogger logger, string alertname, string fingerprint);
 }

@@ -4,12 +4,13 @@ using Millisampler.Contracts.V1;
 using Millisampler.Coordinator.Captures;
 using Millisampler.Coordinator.Membership;
 using Millisampler.Coordinator.Security;
+using Millisampler.Coordinator.Triggers;
 
 namespace Millisampler.Coordinator.Api;
 
 /// <summary>CoordinatorService over gRPC; every call goes to the same application services as the JSON API. Reads need viewer, StartCapture operator.</summary>
 [Authorize(Policy = Policies.Viewer)]
-internal sealed class CoordinatorGrpcService(CaptureService captures, MembershipRegistry registry, CaptureRateLimiter limiter)
+internal sealed class CoordinatorGrpcService(CaptureService captures, MembershipRegistry registry, CaptureRateLimiter limiter, TriggerGate triggers)
     : CoordinatorService.CoordinatorServiceBase
 {
     [Authorize(Policy = Policies.Operator)]
@@ -35,4 +36,10 @@ internal sealed class CoordinatorGrpcService(CaptureService captures, Membership
 
     public override Task<GetCaptureSeriesResponse> GetCaptureSeries(GetCaptureSeriesRequest request, ServerCallContext context) =>
         captures.GetCaptureSeriesAsync(request, context.CancellationToken);
+
+    public override Task<ListTriggersResponse> ListTriggers(ListTriggersRequest request, ServerCallContext context) =>
+        triggers.ListAsync(request, context.CancellationToken);
+
+    public override Task<TriggerPolicy> GetTriggerPolicy(GetTriggerPolicyRequest request, ServerCallContext context) =>
+        Task.FromResult(triggers.Policy());
 }

@@ -94,9 +94,6 @@ internal static partial class JsonApi
         return buffer.ToArray();
     }
 
-    [LoggerMessage(702, LogLevel.Warning, "Alertmanager delivery from {Caller} refused: {Problem}", EventName = "AlertDeliveryRefused")]
-    private static partial void LogAlertDeliveryRefused(ILogger logger, string caller, string problem);
-
     /// <summary>A body over the limit: 413.</summary>
     private sealed class PayloadTooLargeException(string message) : Exception(message);
 }

@@ -53,6 +53,16 @@ internal static partial class JsonApi
             return await captures.ListCapturesAsync(request, http.RequestAborted).ConfigureAwait(false);
         }));
 
+        api.MapGet("/triggers", (HttpContext http, Triggers.TriggerGate triggers) => Handle(http, async () =>
+        {
+            IQueryCollection q = http.Request.Query;
+            var request = new ListTriggersRequest { Rack = q["rack"].ToString(), FromUnixNs = ParseTime(q, "from"), Limit = ParseUInt(q, "limit") };
+            return await triggers.ListAsync(request, http.RequestAborted).ConfigureAwait(false);
+        }));
+
+        api.MapGet("/triggers/policy", (HttpContext http, Triggers.TriggerGate triggers) =>
+            Handle(http, () => Task.FromResult<IMessage>(triggers.Policy())));
+
         api.MapGet("/captures/{id}", (HttpContext http, string id, CaptureService captures) =>
             Handle(http, async () => await captures.GetCaptureAsync(id, http.RequestAborted).ConfigureAwait(false)));
 

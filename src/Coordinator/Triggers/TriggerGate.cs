@@ -62,6 +62,7 @@ internal sealed partial class TriggerGate : ITriggerGate
             HourlyCapPerRack = (uint)_options.HourlyCapPerRack,
             BeforeNs = TimeNs.Of(_options.Before),
             AfterNs = TimeNs.Of(_options.After),
+            BinWidthNs = TimeNs.Of(_options.BinWidth),
         };
         policy.RulesSeen.AddRange(_seen
             .OrderBy(kv => kv.Key.Rack, StringComparer.Ordinal).ThenBy(kv => kv.Key.Rule, StringComparer.Ordinal)
@@ -75,6 +76,36 @@ internal sealed partial class TriggerGate : ITriggerGate
                 Reports = (uint)Interlocked.CompareExchange(ref kv.Value.Reports, 0, 0),
             }));
         return policy;
+    }
+
+    /// <summary>Default and largest number of decisions <see cref="ListAsync"/> returns.</summary>
+    public const int DefaultListLimit = 100;
+
+    public const int MaxListLimit = 1000;
+
+    /// <summary>Stored decisions newest first, by rack and reception time; INVALID_ARGUMENT naming a bad field.</summary>
+    public async Task<ListTriggersResponse> ListAsync(ListTriggersRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.FromUnixNs < 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"from_unix_ns: {request.FromUnixNs.ToString(CultureInfo.InvariantCulture)}; ≥ 0 (0 = no bound)"));
+        }
+
+        if (request.Limit > MaxListLimit)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"limit: {request.Limit} is out of range; allowed 0 (= {DefaultListLimit})..{MaxListLimit}"));
+        }
+
+        if (request.Rack.Length > 253)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"rack: {request.Rack.Length} characters; at most 253"));
+        }
+
+        var response = new ListTriggersResponse();
+        response.Triggers.AddRange(await _store.ListTriggersAsync(request.Rack, request.FromUnixNs,
+            request.Limit == 0 ? DefaultListLimit : (int)request.Limit, cancellationToken).ConfigureAwait(false));
+        return response;
     }
 
     /// <summary>The AROUND window the gate captures for a trigger at <paramref name="instantTaiNs"/>: [instant − Before, instant + After).</summary>

@@ -7,7 +7,7 @@ import {
   VisualMapComponent,
 } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
-import type { Analysis, CaptureView, HostView, SyncEvent } from './model';
+import type { Analysis, CaptureView, HostOutcome, HostView, SyncEvent } from './model';
 import { bytes, duration, el, enumText, percent, rate, table, unixTime } from './format';
 
 echarts.use([BarChart, CustomChart, LineChart, ScatterChart, DataZoomComponent, GridComponent, LegendComponent,
@@ -529,6 +529,27 @@ function tables(view: CaptureView, a: Analysis, w: number, zoomTo: (s: number, e
     : el('p', { class: 'warning', id: 'ms-alignment' },
       `${untrusted.length} host(s) with clock error above half a bin (${duration(w / 2)}) or unknown: ${untrusted.join(', ')}. `
       + 'Their bins may sit one bin off; doubt contention and events that involve them.'));
+  const allHosts = [...(view.capture.hosts ?? [])].sort((x, y) => (x.host < y.host ? -1 : x.host > y.host ? 1 : 0));
+  const offCentre = allHosts.filter((h) => h.offsetExceedsHalfBin).map((h) => h.host);
+  if (offCentre.length > 0) {
+    box.append(el('p', { class: 'warning', id: 'ms-offset-warning' },
+      `${offCentre.length} host(s) whose clock the coordinator measured more than half a bin (${duration(w / 2)}) off, beyond the `
+      + `measurement's bound: ${offCentre.join(', ')}. Their bins may sit one bin off whatever their own clock error says.`));
+  }
+  // Every host: its own clock error bound beside the coordinator's measurement of its offset (NTP-style, ± half the
+  // round trip) and the flag.
+  box.append(withId('ms-hosts', table(['host', 'outcome', 'bins', 'link', 'clock error (own)', 'measured offset', 'alignment'],
+    allHosts.map((h) => {
+      const data = h.outcome === 'HOST_OUTCOME_COLLECTED' || h.outcome === 'HOST_OUTCOME_PARTIAL';
+      const clockError = Number(h.clockErrorNs ?? 0);
+      return [
+        h.host, enumText(h.outcome, 'HOST_OUTCOME_'), `${h.binsCovered ?? 0}/${view.capture.bins}`,
+        Number(h.linkSpeedBitsPerSecond ?? 0) > 0 ? rate(h.linkSpeedBitsPerSecond ?? 0) : '-',
+        clockError < 0 ? 'unknown' : data || clockError > 0 ? duration(clockError) : '-',
+        measuredOffset(h),
+        [...(data ? [h.alignmentTrusted ? 'ok' : 'untrusted'] : []), ...(h.offsetExceedsHalfBin ? ['offset > half a bin'] : [])].join(', ') || '-',
+      ];
+    }))));
 
   box.append(el('h2', {}, `Synchronized events: ${events.length} (≥ ${a.eventMinHosts} hosts bursting at once) — click to zoom`));
   box.append(eventTable(events, off, w, zoomTo));
@@ -546,14 +567,18 @@ function tables(view: CaptureView, a: Analysis, w: number, zoomTo: (s: number, e
   })));
   const levels = a.contentionLevels ?? [];
   box.append(el('h2', {}, 'Contention levels, CE and retransmissions; long-RTT (cross-region ≥ 50%) against short-RTT bursts'));
-  box.append(table(['level', 'bins', 'bursts', 'with CE', 'with retx', 'long-RTT bursts (CE / retx)', 'short-RTT bursts (CE / retx)', 'mean cross-region'],
+  // Two distributions on one axis (docs/analysis.md): a bin counts every host bursting in it, a burst the others it met,
+  // so n hosts bursting together show as bins at level n and bursts at level n − 1. Said in the headers and a note.
+  box.append(el('p', { class: 'note' }, 'Bins are counted by how many hosts burst in them (c[b]); bursts by the most other hosts '
+    + 'they met (a burst alone is at 0). So three hosts bursting together show as bins at level 3 and bursts at level 2.'));
+  box.append(withId('ms-levels', table(['level', 'bins with c[b] = level', 'bursts that met level others', 'with CE', 'with retx', 'long-RTT bursts (CE / retx)', 'short-RTT bursts (CE / retx)', 'mean cross-region'],
     levels.map((l) => [
       `${l.level}`, `${l.bins}`, `${l.bursts}`, `${l.burstsWithCe} (${percent(l.ceFraction)})`,
       `${l.burstsWithRetransmits} (${percent(l.retransmitFraction)})`,
       `${l.longRttBursts ?? 0} (${l.longRttBurstsWithCe ?? 0} / ${l.longRttBurstsWithRetransmits ?? 0})`,
       `${l.shortRttBursts ?? 0} (${l.shortRttBurstsWithCe ?? 0} / ${l.shortRttBurstsWithRetransmits ?? 0})`,
       percent(l.meanCrossRegionShare ?? 0),
-    ])));
+    ]))));
   const shown = bursts.slice(0, 200);
   box.append(el('h2', {}, `Bursts: ${bursts.length}${bursts.length > shown.length ? ` (the ${shown.length} largest)` : ''} — click to zoom`));
   box.append(table(['host', 'start', 'length', 'bytes', 'peak util', 'CE', 'retx', 'conns', 'met max/mean', 'cross-region'],
@@ -575,6 +600,16 @@ function eventTable(events: SyncEvent[], off: (b: number) => string, w: number, 
   ]), (n) => zoomTo(events[n].startBin, events[n].startBin + events[n].lengthBins - 1));
   t.id = 'ms-events';
   return t;
+}
+
+/** The coordinator's measurement of a host's clock offset, to the microsecond: "+100.012 ms ± 1.2 ms"; "-" when none. */
+export function measuredOffset(h: HostOutcome): string {
+  if (!h.offsetMeasured) {
+    return '-';
+  }
+  const offsetUs = Math.round(Number(h.measuredOffsetNs ?? 0) / 1e3);
+  const boundUs = Math.ceil(Math.max(0, Number(h.measuredOffsetBoundNs ?? 0)) / 1e3);
+  return `${offsetUs > 0 ? '+' : ''}${duration(offsetUs * 1e3)} ± ${duration(boundUs * 1e3)}`;
 }
 
 function withId<T extends HTMLElement>(id: string, e: T): T {

@@ -47,6 +47,11 @@ export interface HostOutcome {
   clockErrorNs?: string;
   alignmentTrusted?: boolean;
   linkSpeedBitsPerSecond?: string;
+  // The coordinator's own NTP-style measurement of the host's clock (agent minus coordinator), ± its bound.
+  offsetMeasured?: boolean;
+  measuredOffsetNs?: string;
+  measuredOffsetBoundNs?: string;
+  offsetExceedsHalfBin?: boolean;
 }
 
 export interface Burst {

@@ -20,7 +20,7 @@ public class AnalyzeCommandTests
         Assert.StartsWith($"Rack 1001 from {dir.Path}: 3 hosts (offline analysis)", r.Stdout);
         Assert.Contains("100 bins x 1ms (100ms)", r.Stdout);
         Assert.Contains("Hosts: 3 of 3 covered", r.Stdout);
-        Assert.Matches(@"(?m)^a\s+collected\s+100/100\s+10 Gbit/s\s+unknown\s+UNTRUSTED$", r.Stdout);
+        Assert.Matches(@"(?m)^a\s+collected\s+100/100\s+10 Gbit/s\s+unknown\s+-\s+UNTRUSTED$", r.Stdout);
         Assert.Contains("Bursts: 4 at or above θ = 0.5 of line rate; largest first:", r.Stdout);
         Assert.Contains("Synchronized events: 1 (2 or more hosts bursting at once); in time order:", r.Stdout);
         Assert.Matches(@"(?m)^40\s+\+40ms\s+3ms\s+a,b,c\s+9 MB\s+1.5 kB\s+2 kB\s+24 Gbit/s of 30 Gbit/s\s+80%\s+3$", r.Stdout);

@@ -85,6 +85,24 @@ public sealed class FakeCoordinatorService : CoordinatorService.CoordinatorServi
 
     public override Task<ListRacksResponse> ListRacks(ListRacksRequest request, ServerCallContext context) => Task.FromResult(Racks);
 
+    /// <summary>ListTriggers answer, and every request received.</summary>
+    public ListTriggersResponse TriggerList { get; set; } = new();
+
+    public ConcurrentQueue<ListTriggersRequest> TriggerRequests { get; } = new();
+
+    /// <summary>GetTriggerPolicy answer.</summary>
+    public TriggerPolicy TriggerPolicy { get; set; } = new();
+
+    public override Task<ListTriggersResponse> ListTriggers(ListTriggersRequest request, ServerCallContext context)
+    {
+        TriggerRequests.Enqueue(request);
+        return request.Limit > 1000
+            ? throw new RpcException(new Status(StatusCode.InvalidArgument, $"limit: {request.Limit} is out of range; allowed 0 (= 100)..1000"))
+            : Task.FromResult(TriggerList);
+    }
+
+    public override Task<TriggerPolicy> GetTriggerPolicy(GetTriggerPolicyRequest request, ServerCallContext context) => Task.FromResult(TriggerPolicy);
+
     public override Task<GetCaptureSeriesResponse> GetCaptureSeries(GetCaptureSeriesRequest request, ServerCallContext context)
     {
         if (!Series.TryGetValue(request.CaptureId, out Run[]? runs))

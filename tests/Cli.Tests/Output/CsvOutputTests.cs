@@ -66,6 +66,8 @@ public class CsvOutputTests
         var service = new FakeCoordinatorService();
         Capture c = TestCaptures.Analysed("c9");
         c.Hosts.Add(new HostOutcome { Host = "h5", Outcome = HostOutcomeKind.HostOutcomeRefused, Reason = "refused: \"busy\", retry later\nsecond line" });
+        HostOutcome h3 = c.Hosts.Single(h => h.Host == "h3");
+        (h3.OffsetMeasured, h3.MeasuredOffsetNs, h3.MeasuredOffsetBoundNs, h3.OffsetExceedsHalfBin) = (true, -100_012_345, 1_200_000, true);
         service.Captures["c9"] = c;
         await using FakeCoordinator fake = await FakeCoordinator.StartAsync(service);
 
@@ -73,11 +75,12 @@ public class CsvOutputTests
 
         Assert.Equal(ExitCodes.Ok, r.ExitCode);
         List<string[]> rows = Parse(r.Stdout);
-        Assert.Equal(["capture_id", "rack", "host", "outcome", "bins_covered", "bins", "link_speed_bits_per_second", "clock_error_ns", "alignment_trusted", "reason"], rows[0]);
+        Assert.Equal(["capture_id", "rack", "host", "outcome", "bins_covered", "bins", "link_speed_bits_per_second", "clock_error_ns", "alignment_trusted",
+            "measured_offset_ns", "measured_offset_bound_ns", "offset_exceeds_half_bin", "reason"], rows[0]);
         Assert.Equal(6, rows.Count);
-        Assert.Equal(["c9", "r1", "h2", "partial", "1500", "2000", "25000000000", "12000", "true", "agent stopped"], rows[2]);
-        Assert.Equal(["c9", "r1", "h3", "collected", "2000", "2000", "25000000000", "800000", "false", ""], rows[3]);
-        Assert.Equal(["c9", "r1", "h5", "refused", "0", "2000", "", "0", "", "refused: \"busy\", retry later\nsecond line"], rows[5]);
+        Assert.Equal(["c9", "r1", "h2", "partial", "1500", "2000", "25000000000", "12000", "true", "", "", "", "agent stopped"], rows[2]);
+        Assert.Equal(["c9", "r1", "h3", "collected", "2000", "2000", "25000000000", "800000", "false", "-100012345", "1200000", "true", ""], rows[3]);
+        Assert.Equal(["c9", "r1", "h5", "refused", "0", "2000", "", "0", "", "", "", "", "refused: \"busy\", retry later\nsecond line"], rows[5]);
     }
 
     [Fact]

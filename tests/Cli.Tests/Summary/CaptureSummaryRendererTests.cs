@@ -32,10 +32,40 @@ public class CaptureSummaryRendererTests
     {
         string text = Render(TestCaptures.Analysed());
 
-        Assert.Matches(@"(?m)^h1\s+collected\s+2000/2000\s+25 Gbit/s\s+12us\s+ok$", text);
-        Assert.Matches(@"(?m)^h2\s+partial\s+1500/2000\s+25 Gbit/s\s+12us\s+ok\s+agent stopped$", text);
-        Assert.Matches(@"(?m)^h3\s+collected\s+2000/2000\s+25 Gbit/s\s+800us\s+UNTRUSTED$", text);
-        Assert.Matches(@"(?m)^h4\s+failed\s+0/2000\s+-\s+-\s+-\s+deadline exceeded$", text);
+        Assert.Matches(@"(?m)^h1\s+collected\s+2000/2000\s+25 Gbit/s\s+12us\s+-\s+ok$", text);
+        Assert.Matches(@"(?m)^h2\s+partial\s+1500/2000\s+25 Gbit/s\s+12us\s+-\s+ok\s+agent stopped$", text);
+        Assert.Matches(@"(?m)^h3\s+collected\s+2000/2000\s+25 Gbit/s\s+800us\s+-\s+UNTRUSTED$", text);
+        Assert.Matches(@"(?m)^h4\s+failed\s+0/2000\s+-\s+-\s+-\s+-\s+deadline exceeded$", text);
+        Assert.DoesNotContain("OFFSET:", text);
+    }
+
+    [Fact]
+    public void Render_MeasuredOffsets_ShowOffsetAndBoundAndFlagTheHostBeyondHalfABin()
+    {
+        Capture c = TestCaptures.Analysed();
+        HostOutcome h1 = c.Hosts.Single(h => h.Host == "h1");
+        h1.OffsetMeasured = true;
+        h1.MeasuredOffsetNs = -42_400;
+        h1.MeasuredOffsetBoundNs = 350_200;
+        HostOutcome h3 = c.Hosts.Single(h => h.Host == "h3");
+        h3.OffsetMeasured = true;
+        h3.MeasuredOffsetNs = 100_012_345;
+        h3.MeasuredOffsetBoundNs = 1_200_000;
+        h3.OffsetExceedsHalfBin = true;
+        HostOutcome h2 = c.Hosts.Single(h => h.Host == "h2");
+        h2.OffsetMeasured = true;
+        h2.MeasuredOffsetNs = 0;
+        h2.MeasuredOffsetBoundNs = 0;
+
+        string text = Render(c);
+
+        Assert.Matches(@"(?m)^HOST\s+OUTCOME\s+BINS\s+LINK\s+CLOCK ERROR\s+MEASURED OFFSET\s+ALIGNMENT\s+REASON$", text);
+        // Rounded to the microsecond; the bound rounded up (350.2us is at most 351us).
+        Assert.Matches(@"(?m)^h1\s+collected\s+2000/2000\s+25 Gbit/s\s+12us\s+-42us ± 351us\s+ok$", text);
+        Assert.Matches(@"(?m)^h2\s+partial\s+1500/2000\s+25 Gbit/s\s+12us\s+0us ± 0us\s+ok\s+agent stopped$", text);
+        Assert.Matches(@"(?m)^h3\s+collected\s+2000/2000\s+25 Gbit/s\s+800us\s+\+100.012ms ± 1.2ms\s+UNTRUSTED, OFFSET$", text);
+        Assert.Matches(@"(?m)^h4\s+failed\s+0/2000\s+-\s+-\s+-\s+-\s+deadline exceeded$", text);
+        Assert.Contains("OFFSET: the coordinator measured the clock of h3 more than half a bin (500us) off, beyond the measurement's bound;", text);
     }
 
     [Fact]

@@ -57,7 +57,7 @@ public class HostTableWidthTests
         string[] table = TableLines(text);
 
         Assert.All(table, l => Assert.True(l.GetCellWidth() <= 200, $"{l.GetCellWidth()} columns > 200: {l}"));
-        Assert.Matches(@"^│ HOST\s+│ OUTCOME\s+│ BINS\s+│ LINK\s+│ CLOCK ERROR │ ALIGNMENT │ REASON\s+│$", table[1]);
+        Assert.Matches(@"^│ HOST\s+│ OUTCOME\s+│ BINS\s+│ LINK\s+│ CLOCK ERROR │ MEASURED OFFSET │ ALIGNMENT │ REASON\s+│$", table[1]);
         foreach (string host in new[] { "h1", "h2", "h3", "h4", LongHost })
         {
             Assert.Contains(table, l => System.Text.RegularExpressions.Regex.IsMatch(l, $@"^│ {System.Text.RegularExpressions.Regex.Escape(host)}\s+│ "));
@@ -92,9 +92,9 @@ public class HostTableWidthTests
         string text = Piped(WithRefusedHost());
         string[] table = TableLines(text);
 
-        Assert.Matches(@"^HOST\s+OUTCOME\s+BINS\s+LINK\s+CLOCK ERROR\s+ALIGNMENT\s+REASON$", table[0]);
-        Assert.Matches($@"(?m)^{System.Text.RegularExpressions.Regex.Escape(LongHost)}\s+refused\s+0/2000\s+-\s+-\s+-\s+agent refused: the requested .*\.\.\.$", text);
-        Assert.Matches(@"(?m)^h2\s+partial\s+1500/2000\s+25 Gbit/s\s+12us\s+ok\s+agent stopped$", text);
+        Assert.Matches(@"^HOST\s+OUTCOME\s+BINS\s+LINK\s+CLOCK ERROR\s+MEASURED OFFSET\s+ALIGNMENT\s+REASON$", table[0]);
+        Assert.Matches($@"(?m)^{System.Text.RegularExpressions.Regex.Escape(LongHost)}\s+refused\s+0/2000\s+-\s+-\s+-\s+-\s+agent refused: the requested .*\.\.\.$", text);
+        Assert.Matches(@"(?m)^h2\s+partial\s+1500/2000\s+25 Gbit/s\s+12us\s+-\s+ok\s+agent stopped$", text);
         Assert.Equal(1 + 5, table.Length);
         Assert.All(table, l => Assert.True(l.Length <= 240, l));
         Assert.Contains($"Reasons in full:\n  {LongHost}: {LongReason}\n", text);
@@ -106,6 +106,6 @@ public class HostTableWidthTests
         string text = Piped(TestCaptures.Analysed());
 
         Assert.DoesNotContain("Reasons in full", text);
-        Assert.Matches(@"(?m)^h4\s+failed\s+0/2000\s+-\s+-\s+-\s+deadline exceeded$", text);
+        Assert.Matches(@"(?m)^h4\s+failed\s+0/2000\s+-\s+-\s+-\s+-\s+deadline exceeded$", text);
     }
 }

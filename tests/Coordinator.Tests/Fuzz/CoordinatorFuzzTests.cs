@@ -36,6 +36,8 @@ public sealed class CoordinatorFuzzTests
             ["ListCaptures"] = [new ListCapturesRequest(), new ListCapturesRequest { Rack = "r1", FromUnixNs = 1, ToUnixNs = long.MaxValue / 2, Limit = 5 }],
             ["ListRacks"] = [new ListRacksRequest()],
             ["GetCaptureSeries"] = [new GetCaptureSeriesRequest { CaptureId = done.CaptureId }, new GetCaptureSeriesRequest { CaptureId = done.CaptureId, Hosts = { "h01" } }],
+            ["ListTriggers"] = [new ListTriggersRequest(), new ListTriggersRequest { Rack = "r1", FromUnixNs = 1, Limit = 5 }],
+            ["GetTriggerPolicy"] = [new GetTriggerPolicyRequest()],
         };
 
         await AssertCleanAsync(c, c.Channel, CoordinatorService.Descriptor, seeds, seed: 81);
@@ -47,6 +49,7 @@ public sealed class CoordinatorFuzzTests
         await using TestCoordinator c = await TestCoordinator.StartAsync(null, DefaultLevels);
         IReadOnlyList<FakeAgent> agents = await c.AddAgentsAsync(1);
         using GrpcChannel h01 = c.OpenChannel("h01", Roles.Agent);
+        long lastBin = (TestCoordinator.Clock.NowNs() / 1_000_000) - 1;
         var seeds = new Dictionary<string, IMessage[]>
         {
             ["Register"] =
@@ -62,8 +65,8 @@ public sealed class CoordinatorFuzzTests
             [
                 new TriggerReport
                 {
-                    Host = "h01", Rack = "r1", Rule = "ingress", BinWidthNs = 1_000_000, FirstBin = 100, LastBin = 120,
-                    InstantTaiNs = TestCoordinator.Clock.NowNs(), Values = { ["ingress_fraction"] = 0.97 },
+                    Host = "h01", Rack = "r1", Rule = "ingress", BinWidthNs = 1_000_000, FirstBin = lastBin - 20, LastBin = lastBin,
+                    InstantTaiNs = (lastBin + 1) * 1_000_000, Values = { ["ingress_fraction"] = 0.97 },
                 },
             ],
         };

@@ -64,6 +64,23 @@ public sealed class ReportTriggerTests
             ListCapturesResponse listed = await c.Client.ListCapturesAsync(new ListCapturesRequest { Rack = "r1" });
             Assert.Equal(captureId, Assert.Single(listed.Captures).CaptureId);
             Assert.All(c.Agents, a => Assert.Empty(a.ScheduleCalls));
+
+            // The decisions are stored and listed: gRPC (viewer) and JSON.
+            using GrpcChannel viewerChannel = c.OpenChannel("vera", Roles.Viewer);
+            var viewer = new CoordinatorService.CoordinatorServiceClient(viewerChannel);
+            ListTriggersResponse triggers = await viewer.ListTriggersAsync(new ListTriggersRequest { Rack = "r1" });
+            Assert.Equal(3, triggers.Triggers.Count);
+            Assert.Equal([TriggerDecision.Fired, TriggerDecision.Joined, TriggerDecision.Joined], triggers.Triggers.Select(t => t.Decision).Order());
+            Assert.All(triggers.Triggers, t => Assert.Equal((captureId, CaptureOrigin.Trigger, "incast", 0.97), (t.CaptureId, t.Origin, t.Report.Rule, t.Report.Values["ingress_utilization"])));
+            Assert.Equal(c.Agents.Select(a => a.Host).Order(), triggers.Triggers.Select(t => t.RequestedBy).Order());
+            ListTriggersResponse json = Google.Protobuf.JsonParser.Default.Parse<ListTriggersResponse>(await c.Http.GetStringAsync("/api/triggers?rack=r1&limit=2"));
+            Assert.Equal(triggers.Triggers.Take(2), json.Triggers);
+            TriggerPolicy policy = Google.Protobuf.JsonParser.Default.Parse<TriggerPolicy>(await c.Http.GetStringAsync("/api/triggers/policy"));
+            Assert.Equal((500 * Ms, 200 * Ms, Ms, 3), (policy.BeforeNs, policy.AfterNs, policy.BinWidthNs, policy.RulesSeen.Count));
+            Assert.Equal(policy, await viewer.GetTriggerPolicyAsync(new GetTriggerPolicyRequest()));
+            HttpResponseMessage bad = await c.Http.GetAsync("/api/triggers?limit=5000");
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.Contains("limit: 5000 is out of range", await bad.Content.ReadAsStringAsync());
         }
         finally
         {

@@ -207,6 +207,44 @@ public sealed class CapturePage(HeadlessChromium browser)
         Assert.Equal(["host-09", "+300 ms", "10 ms", "125.0 KB", "400.0 KB"], stall);
     }
 
+    /// <summary>
+    /// The host table shows each host's own clock error beside the coordinator's measured offset ± bound (to the
+    /// microsecond, the bound rounded up) and flags <see cref="PlantedRack.OffCentreHost"/>; the refused host has none.
+    /// </summary>
+    public void AssertHostTableShowsMeasuredOffsets()
+    {
+        string[][] rows = Rows("#ms-hosts");
+        Assert.Equal([.. PlantedRack.Hosts, PlantedRack.RefusedHost], rows.Select(r => r[0]));
+        // host-01: (1 − 6) × 10 µs + 123 ns = −49.877 µs → −50 µs; bound 250.4 µs → 251 µs.
+        Assert.Equal(["host-01", "collected", "400/400", "10.0 Gbit/s", "20 µs", "-50 µs ± 251 µs", "ok"], rows[0]);
+        Assert.Equal(["host-06", "collected", "400/400", "10.0 Gbit/s", "20 µs", "0 ± 251 µs", "ok"], rows[5]);
+        Assert.Equal(["host-07", "collected", "400/400", "10.0 Gbit/s", "20 µs", "+10 µs ± 251 µs", "ok"], rows[6]);
+        Assert.Equal(["host-12", "collected", "400/400", "10.0 Gbit/s", "20 µs", "+100.012 ms ± 1.2 ms", "ok, offset > half a bin"], rows[11]);
+        Assert.Equal(["host-13", "refused", "0/400", "-", "-", "-", "-"], rows[12]);
+        string warning = Browser.Eval("document.getElementById('ms-offset-warning').innerText").GetString() ?? "";
+        Assert.StartsWith("1 host(s) whose clock the coordinator measured more than half a bin (500 µs) off", warning);
+        Assert.EndsWith(": host-12. Their bins may sit one bin off whatever their own clock error says.", warning);
+    }
+
+    /// <summary>
+    /// The contention-levels table counts bins by the hosts bursting in them and bursts by the other hosts they met, and
+    /// its headers say so: the three event hosts bursting together for 5 bins are 5 bins at level 3 and 3 bursts at
+    /// level 2 (one with CE: host-07's, one with retransmits: host-11's); host-05's lone 2-bin burst is 2 bins at level
+    /// 1 and one burst at level 0; the other 393 bins have no host bursting.
+    /// </summary>
+    public void AssertContentionLevelsReadAsDocumented()
+    {
+        string[] headers = [.. Browser.Eval("Array.from(document.querySelectorAll('#ms-levels thead th')).map(c => c.innerText.trim())")
+            .EnumerateArray().Select(c => c.GetString() ?? "")];
+        Assert.Equal(["level", "bins with c[b] = level", "bursts that met level others"], headers[..3]);
+        string[][] rows = Rows("#ms-levels");
+        Assert.Equal(["0", "1", "2", "3"], rows.Select(r => r[0]));
+        Assert.Equal([PlantedRack.Bins - PlantedRack.EventBins - PlantedRack.LoneBurstBins, PlantedRack.LoneBurstBins, 0, PlantedRack.EventBins],
+            rows.Select(r => int.Parse(r[1], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal(["1", "0", "3", "0"], rows.Select(r => r[2]));
+        Assert.Equal(["1 (33%)", "1 (33%)"], rows[2][3..5]);
+    }
+
     /// <summary>Clicking the planted event's row zooms both charts onto bins 200..204 (with a margin).</summary>
     public void AssertClickOnEventZoomsToIt()
     {

@@ -133,6 +133,16 @@ public static class PlantedRack
         return run;
     })];
 
+    /// <summary>The host whose clock the coordinator measured 100 ms off (flagged: beyond half a bin by more than the bound).</summary>
+    public const string OffCentreHost = "host-12";
+
+    /// <summary>
+    /// The coordinator's measured clock offset and its bound per host, ns: host-NN is (NN − 6) × 10 µs + 123 ns off, ±
+    /// 250.4 µs; <see cref="OffCentreHost"/> 100,012,345 ns ± 1.2 ms.
+    /// </summary>
+    public static (long OffsetNs, long BoundNs) MeasuredOffset(string host) =>
+        host == OffCentreHost ? (100_012_345, 1_200_000) : (((int.Parse(host[5..], System.Globalization.CultureInfo.InvariantCulture) - 6) * 10_000) + 123, 250_400);
+
     /// <summary>The analysed capture the coordinator would store for <see cref="Runs"/>, with host-13 refused.</summary>
     public static Capture Capture(string captureId, long requestedAtUnixNs)
     {
@@ -155,16 +165,21 @@ public static class PlantedRack
             RequestedBy = "web-test",
             Analysis = rack.ToProto(RackInsightsAnalyzer.Analyze(series, rack, new InsightOptions())),
         };
-        foreach (string h in Hosts)
+        for (int i = 0; i < Hosts.Count; i++)
         {
+            (long offset, long bound) = MeasuredOffset(Hosts[i]);
             capture.Hosts.Add(new HostOutcome
             {
-                Host = h,
+                Host = Hosts[i],
                 Outcome = HostOutcomeKind.HostOutcomeCollected,
                 BinsCovered = Bins,
                 ClockErrorNs = 20_000,
                 AlignmentTrusted = true,
                 LinkSpeedBitsPerSecond = (ulong)LinkSpeed,
+                OffsetMeasured = true,
+                MeasuredOffsetNs = offset,
+                MeasuredOffsetBoundNs = bound,
+                OffsetExceedsHalfBin = Hosts[i] == OffCentreHost,
             });
         }
 

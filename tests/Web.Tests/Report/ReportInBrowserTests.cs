@@ -54,7 +54,17 @@ public sealed class ReportInBrowserTests(HeadlessChromium browser) : IAsyncLifet
     public void Report_HoverOnPlantedCell_TooltipShowsItsHostBinAndUtilization() => _page.AssertTooltipOverPlantedCell();
 
     [Fact]
-    public void Report_Tables_ShowThePlantedEventAndStall() => _page.AssertTablesShowPlantedNumbers();
+    public void Report_Tables_ShowThePlantedEventAndStall()
+    {
+        _page.AssertTablesShowPlantedNumbers();
+
+        // Offline from files: no coordinator measured any clock, so every host's measured offset is "-" and none is flagged.
+        string[][] hosts = _page.Rows("#ms-hosts");
+        Assert.Equal(PlantedRack.Hosts, hosts.Select(r => r[0]));
+        Assert.All(hosts, r => Assert.Equal("-", r[5]));
+        Assert.Equal(0, _page.Browser.Eval("document.querySelectorAll('#ms-offset-warning').length").GetInt32());
+        _page.AssertContentionLevelsReadAsDocumented();
+    }
 
     [Fact]
     public void Report_ClickOnPlantedEvent_ZoomsToIt()

@@ -22,6 +22,7 @@ public sealed class CoordinatorUiTests(HeadlessChromium browser, SeededCoordinat
         _page.AssertHotCellsAtPlantedHostsAndBins();
         _page.AssertHeatmapValuesEqualPlantedIngress();
         _page.AssertTablesShowPlantedNumbers();
+        _page.AssertHostTableShowsMeasuredOffsets();
         string[] missing = Assert.Single(_page.Rows("#ms-missing"));
         Assert.Equal([PlantedRack.RefusedHost, "refused", $"0/{PlantedRack.Bins}", PlantedRack.RefusedReason], missing);
         browser.Screenshot("ui-capture");
