@@ -65,6 +65,14 @@ struct {
 	__type(value, struct ms_flow);
 } ms_flows SEC(".maps");
 
+/* IPv4 flows, the same state under the 16-byte key (the kernel hashes every key byte per lookup). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MS_MAX_FLOWS);
+	__type(key, struct ms_flow_key4);
+	__type(value, struct ms_flow);
+} ms_flows4 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 1024);
@@ -535,9 +543,24 @@ static __always_inline void ms_classify_prefix(struct ms_flow *f, const struct m
 	}
 }
 
+/* The flow's entry: IPv4 flows in ms_flows4 under the short key, IPv6 in ms_flows. */
+static __always_inline struct ms_flow *ms_flow_lookup(const struct ms_pkt *p, const struct ms_flow_key4 *k4)
+{
+	if (p->key.family == 4)
+		return bpf_map_lookup_elem(&ms_flows4, k4);
+	return bpf_map_lookup_elem(&ms_flows, &p->key);
+}
+
 static __always_inline struct ms_flow *ms_flow_get(struct ms_pkt *p, const struct ms_config *cfg)
 {
-	struct ms_flow *f = bpf_map_lookup_elem(&ms_flows, &p->key);
+	struct ms_flow_key4 k4 = {
+		.addr_lo = p->key.addr_lo[0],
+		.addr_hi = p->key.addr_hi[0],
+		.port_lo = p->key.port_lo,
+		.port_hi = p->key.port_hi,
+		.proto = p->key.proto,
+	};
+	struct ms_flow *f = ms_flow_lookup(p, &k4);
 
 	if (f) {
 		if (f->prefix_gen != cfg->prefix_gen)
@@ -547,6 +570,7 @@ static __always_inline struct ms_flow *ms_flow_get(struct ms_pkt *p, const struc
 
 	struct ms_flow nf = {};
 
+	/* The sketch bit comes from the full canonical key whatever table holds the flow. */
 	nf.sketch_bit = ms_flow_hash(&p->key) & (MS_SKETCH_BITS - 1);
 	nf.prefix_gen = cfg->prefix_gen;
 	__u32 region;
@@ -555,16 +579,18 @@ static __always_inline struct ms_flow *ms_flow_get(struct ms_pkt *p, const struc
 		nf.region = region;
 		nf.region_src = MS_REGION_SRC_PREFIX;
 	}
-	if (bpf_map_update_elem(&ms_flows, &p->key, &nf, BPF_NOEXIST) &&
-	    bpf_map_lookup_elem(&ms_flows, &p->key) == NULL) {
+	long err = p->key.family == 4 ? bpf_map_update_elem(&ms_flows4, &k4, &nf, BPF_NOEXIST)
+				      : bpf_map_update_elem(&ms_flows, &p->key, &nf, BPF_NOEXIST);
+
+	f = ms_flow_lookup(p, &k4);
+	if (err && !f) {
 		__u32 k = ms_zero_key();
 		struct ms_stats *s = bpf_map_lookup_elem(&ms_stats, &k);
 
 		if (s)
 			s->flow_insert_fail++;
-		return NULL;
 	}
-	return bpf_map_lookup_elem(&ms_flows, &p->key);
+	return f;
 }
 
 /* Refreshes a flow's class from the sending socket's smoothed RTT (egress only). */

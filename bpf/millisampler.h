@@ -67,6 +67,19 @@ struct ms_flow_key {
 	__u8 pad[2];
 };
 
+/*
+ * The key of an IPv4 flow (canonical order, as ms_flow_key): 16 bytes, so the flow table's hash
+ * of it reads 4 words, not 10. IPv6 flows keep ms_flow_key.
+ */
+struct ms_flow_key4 {
+	__u32 addr_lo;
+	__u32 addr_hi;
+	__u16 port_lo;
+	__u16 port_hi;
+	__u8 proto;   /* IPPROTO_* */
+	__u8 pad[3];
+};
+
 /* Per-flow state: retransmission tracking and the region class, one lookup per packet. */
 struct ms_flow {
 	__u32 seq_end[2];       /* highest sequence end seen, per direction (0: lo->hi, 1: hi->lo) */

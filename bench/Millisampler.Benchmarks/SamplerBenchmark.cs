@@ -101,7 +101,7 @@ public static class SamplerBenchmark
         }
         WriteConfig(ringObj, armed: false);
         long ringMemlock = MapFds(ringObj).Append(ringObj.RingBinsFd).Append(ringObj.RingSketchFd).Sum(MemLock);
-        long ringFormula128 = (2000L * 72 * 128) + (2000L * 1024) + (ringObj.MaxFlows * 136L) + (4096L * 48 * 128) + (4096L * 1032);
+        long ringFormula128 = (2000L * 72 * 128) + (2000L * 1024) + (ringObj.MaxFlows * (136L + 112L)) + (4096L * 48 * 128) + (4096L * 1032);
         Console.WriteLine($"ring on: kernel memory of the maps (fdinfo memlock, {ringObj.PossibleCpus} CPUs): {ringMemlock / 1024.0 / 1024.0:F2} MiB; formula at 128 CPUs: {ringFormula128 / 1024.0 / 1024.0:F1} MiB");
 
         // How much of the armed cost is the clock read alone (a test-only program that only reads it).
@@ -127,7 +127,7 @@ public static class SamplerBenchmark
         Console.WriteLine();
         Console.WriteLine($"read-out + reset of 2,000 bins ({cpus} possible CPUs): median {times[times.Count / 2]:F2} ms, max {times[^1]:F2} ms");
         long memlock = MapFds(obj).Sum(MemLock);
-        Console.WriteLine($"kernel memory of the maps (fdinfo memlock, {cpus} CPUs): {memlock / 1024.0 / 1024.0:F2} MiB; formula at 128 CPUs: {(2000L * 72 * 128 + 2000L * 1024 + obj.MaxFlows * 136L) / 1024.0 / 1024.0:F1} MiB");
+        Console.WriteLine($"kernel memory of the maps (fdinfo memlock, {cpus} CPUs): {memlock / 1024.0 / 1024.0:F2} MiB; formula at 128 CPUs: {(2000L * 72 * 128 + 2000L * 1024 + (obj.MaxFlows * (136L + 112L))) / 1024.0 / 1024.0:F1} MiB");
     }
 
     /// <summary>
@@ -301,7 +301,7 @@ public static class SamplerBenchmark
         GC.KeepAlive(ones);
     }
 
-    private static IEnumerable<int> MapFds(SamplerObject obj) => [obj.ConfigFd, obj.BinsFd, obj.SketchFd, obj.FlowsFd, obj.PrefixesFd, obj.StatsFd];
+    private static IEnumerable<int> MapFds(SamplerObject obj) => [obj.ConfigFd, obj.BinsFd, obj.SketchFd, obj.FlowsFd, obj.Flows4Fd, obj.PrefixesFd, obj.StatsFd];
 
     private static long MemLock(int fd)
     {

@@ -56,6 +56,9 @@ internal sealed unsafe class BpfObject : IDisposable
         }
     }
 
+    /// <summary>Whether the object has a map of this name (benchmarks load older builds of the object).</summary>
+    public bool HasMap(string name) => LibBpf.FindMapByName(_object, name) != 0;
+
     public nint Map(string name)
     {
         nint map = LibBpf.FindMapByName(_object, name);

@@ -17,7 +17,7 @@ public sealed record SamplerLoadOptions
     /// <summary>Largest bins a run may have (1..<see cref="MaxBinsLimit"/>); sizes the per-CPU counter and sketch maps.</summary>
     public uint MaxBins { get; init; } = 2000;
 
-    /// <summary>Flow table entries (retransmission tracking and region class).</summary>
+    /// <summary>Flow table entries (retransmission tracking and region class), in each of the IPv4 and IPv6 tables.</summary>
     public uint MaxFlows { get; init; } = 32768;
 
     /// <summary>Force the CLOCK_MONOTONIC programs even where the kernel reads TAI.</summary>
@@ -82,7 +82,11 @@ internal sealed unsafe class SamplerObject : IDisposable
     public int ConfigFd { get; private set; }
     public int BinsFd { get; private set; }
     public int SketchFd { get; private set; }
+    /// <summary>IPv6 flows (and any flow whose key is not IPv4), keyed by <see cref="MsFlowKey"/>.</summary>
     public int FlowsFd { get; private set; }
+
+    /// <summary>IPv4 flows, keyed by the 16-byte <see cref="MsFlowKey4"/>.</summary>
+    public int Flows4Fd { get; private set; } = -1;
     public int PrefixesFd { get; private set; }
     public int StatsFd { get; private set; }
     public uint MaxBins { get; private set; }
@@ -152,6 +156,10 @@ internal sealed unsafe class SamplerObject : IDisposable
         _object.SetMaxEntries("ms_bins", options.MaxBins);
         _object.SetMaxEntries("ms_sketch", options.MaxBins);
         _object.SetMaxEntries("ms_flows", options.MaxFlows);
+        if (_object.HasMap("ms_flows4"))
+        {
+            _object.SetMaxEntries("ms_flows4", options.MaxFlows);
+        }
 
         // The ring reads TAI; on the CLOCK_MONOTONIC programs it stays off.
         var ring = tai ? options.Lookback : null;
@@ -191,6 +199,9 @@ internal sealed unsafe class SamplerObject : IDisposable
         BinsFd = _object.MapFd("ms_bins", sizeof(MsBin));
         SketchFd = _object.MapFd("ms_sketch", sizeof(MsSketch));
         FlowsFd = _object.MapFd("ms_flows", sizeof(MsFlow));
+
+        // An older build's object (benchmarks, --compare) may have no IPv4 table.
+        Flows4Fd = options.ObjectImage is not null && !_object.HasMap("ms_flows4") ? -1 : _object.MapFd("ms_flows4", sizeof(MsFlow));
         PrefixesFd = _object.MapFd("ms_prefixes", sizeof(MsPrefixValue));
         StatsFd = _object.MapFd("ms_stats", sizeof(MsStats));
         MaxBins = _object.MaxEntries("ms_bins");

@@ -72,28 +72,41 @@ internal sealed partial class AlertOptionsValidator(IOptions<CaptureOptions> cap
         {
             if (!LabelName().IsMatch(value ?? ""))
             {
-                errors.Add($"{AlertOptions.SectionName}:{key}: '{value}' is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)");
+                errors.Add($"{key}: '{value}' is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)");
             }
         }
 
         if (string.Equals(o.RackLabel, o.HostLabel, StringComparison.Ordinal))
         {
-            errors.Add($"{AlertOptions.SectionName}:{nameof(o.HostLabel)}: '{o.HostLabel}' is also the rack label; a label names a rack or a host, not both");
+            errors.Add($"{nameof(o.HostLabel)}: '{o.HostLabel}' is also the rack label; a label names a rack or a host, not both");
         }
 
         long durationNs = o.ForwardBinWidthNs * o.ForwardBins;
-        long maxNs = TimeNs.Of(captures.Value.MaxCaptureDuration);
-        if (durationNs > maxNs)
+        long maxNs = MaxCaptureDurationNs();
+        if (maxNs > 0 && durationNs > maxNs)
         {
-            errors.Add($"{AlertOptions.SectionName}:{nameof(o.ForwardBins)} × {nameof(o.ForwardBinWidth)}: {o.ForwardBins} × {DurationText.Format(o.ForwardBinWidthNs)} = {DurationText.Format(durationNs)} is longer than a capture may last, {DurationText.Format(maxNs)} (Coordinator:Captures:MaxCaptureDuration)");
+            errors.Add($"{nameof(o.ForwardBins)} × {nameof(o.ForwardBinWidth)}: {o.ForwardBins} × {DurationText.Format(o.ForwardBinWidthNs)} = {DurationText.Format(durationNs)} is longer than a capture may last, {DurationText.Format(maxNs)} (Coordinator:Captures:MaxCaptureDuration)");
         }
 
         if (o.ForwardBinWidthNs % 1_000 != 0)
         {
-            errors.Add($"{AlertOptions.SectionName}:{nameof(o.ForwardBinWidth)}: {o.ForwardBinWidth} is not a whole number of microseconds");
+            errors.Add($"{nameof(o.ForwardBinWidth)}: {o.ForwardBinWidth} is not a whole number of microseconds");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>Coordinator:Captures:MaxCaptureDuration; 0 when that section is invalid (its own errors say why).</summary>
+    private long MaxCaptureDurationNs()
+    {
+        try
+        {
+            return TimeNs.Of(captures.Value.MaxCaptureDuration);
+        }
+        catch (OptionsValidationException)
+        {
+            return 0;
+        }
     }
 
     [GeneratedRegex("^[a-zA-Z_][a-zA-Z0-9_]*$")]

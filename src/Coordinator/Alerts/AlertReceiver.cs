@@ -48,7 +48,7 @@ internal sealed record AlertDeliveryResult(
 /// map to a known rack before anything is submitted: a delivery is taken whole or refused whole.
 /// </summary>
 internal sealed partial class AlertReceiver(
-    IServiceProvider services,
+    ITriggerGate gate,
     MembershipRegistry registry,
     TaiClock clock,
     IOptions<AlertOptions> options,
@@ -75,8 +75,6 @@ internal sealed partial class AlertReceiver(
             targets[alert.Index] = AlertCapturePlanner.Locate(alert, _options, h => registry.Find(h)?.Rack, racks);
         }
 
-        ITriggerGate gate = services.GetService<ITriggerGate>()
-            ?? throw new RpcException(new Status(StatusCode.Unavailable, "this coordinator has no trigger gate; alerts cannot start captures"));
         var outcomes = new List<AlertOutcome>(payload.Alerts.Count);
         foreach (AlertmanagerAlert alert in payload.Alerts)
         {
@@ -89,7 +87,7 @@ internal sealed partial class AlertReceiver(
                 continue;
             }
 
-            outcomes.Add(await SubmitAsync(gate, alert, targets[alert.Index], requestedBy, cancellationToken).ConfigureAwait(false));
+            outcomes.Add(await SubmitAsync(alert, targets[alert.Index], requestedBy, cancellationToken).ConfigureAwait(false));
         }
 
         int firing = payload.Alerts.Count(a => a.IsFiring);
@@ -99,7 +97,7 @@ internal sealed partial class AlertReceiver(
         return new AlertDeliveryResult(payload.Receiver, payload.GroupKey, firing, payload.Alerts.Count - firing, payload.TruncatedAlerts, note, outcomes);
     }
 
-    private async Task<AlertOutcome> SubmitAsync(ITriggerGate gate, AlertmanagerAlert alert, AlertTarget target, string requestedBy,
+    private async Task<AlertOutcome> SubmitAsync(AlertmanagerAlert alert, AlertTarget target, string requestedBy,
         CancellationToken cancellationToken)
     {
         int taiOffset = clock.TaiOffsetSeconds;
@@ -118,16 +116,16 @@ internal sealed partial class AlertReceiver(
         }
         else
         {
-            captures.Add(await SubmitOneAsync(gate, alert, target, startsAtTai, values, lookback.Request, CaptureWindow.Around, lookback.Note,
+            captures.Add(await SubmitOneAsync(alert, target, startsAtTai, values, lookback.Request, CaptureWindow.Around, lookback.Note,
                 requestedBy, cancellationToken).ConfigureAwait(false));
         }
 
-        captures.Add(await SubmitOneAsync(gate, alert, target, startsAtTai, values, AlertCapturePlanner.Forward(target.Rack, _options),
+        captures.Add(await SubmitOneAsync(alert, target, startsAtTai, values, AlertCapturePlanner.Forward(target.Rack, _options),
             CaptureWindow.Forward, "", requestedBy, cancellationToken).ConfigureAwait(false));
         return new AlertOutcome(alert.Index, alert.Name, alert.Fingerprint, alert.Status, target.Rack, target.Host, "", captures);
     }
 
-    private async Task<AlertCaptureOutcome> SubmitOneAsync(ITriggerGate gate, AlertmanagerAlert alert, AlertTarget target, long startsAtTai,
+    private async Task<AlertCaptureOutcome> SubmitOneAsync(AlertmanagerAlert alert, AlertTarget target, long startsAtTai,
         IReadOnlyDictionary<string, double> values, StartCaptureRequest request, CaptureWindow window, string note, string requestedBy,
         CancellationToken cancellationToken)
     {

@@ -59,6 +59,12 @@ internal sealed partial record AlertmanagerPayload(
     /// </summary>
     public static AlertmanagerPayload Parse(ReadOnlyMemory<byte> json, int maxAlerts)
     {
+        // JsonDocument checks UTF-8 only when a string is read (an InvalidOperationException then): check it here.
+        if (!System.Text.Unicode.Utf8.IsValid(json.Span))
+        {
+            throw new AlertPayloadException("body", "not valid UTF-8 (Alertmanager sends UTF-8 JSON)");
+        }
+
         JsonDocument doc;
         try
         {

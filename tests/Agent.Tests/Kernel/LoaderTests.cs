@@ -15,6 +15,9 @@ public sealed class LoaderTests
         Assert.Equal((uint)sizeof(MsBin), LibBpf.MapValueSize(obj.Map("ms_bins")));
         Assert.Equal((uint)sizeof(MsSketch), LibBpf.MapValueSize(obj.Map("ms_sketch")));
         Assert.Equal((uint)sizeof(MsFlow), LibBpf.MapValueSize(obj.Map("ms_flows")));
+        Assert.Equal((uint)sizeof(MsFlowKey), LibBpf.MapKeySize(obj.Map("ms_flows")));
+        Assert.Equal((uint)sizeof(MsFlow), LibBpf.MapValueSize(obj.Map("ms_flows4")));
+        Assert.Equal((uint)sizeof(MsFlowKey4), LibBpf.MapKeySize(obj.Map("ms_flows4")));
         Assert.Equal((uint)sizeof(MsStats), LibBpf.MapValueSize(obj.Map("ms_stats")));
         Assert.Equal((uint)sizeof(MsPrefixKey), LibBpf.MapKeySize(obj.Map("ms_prefixes")));
         Assert.Equal((uint)sizeof(MsRingBin), LibBpf.MapValueSize(obj.Map("ms_ring_bins")));
@@ -43,7 +46,7 @@ public sealed class LoaderTests
         using var s = SamplerObject.Load(new SamplerLoadOptions());
         long perCpuBins = s.MaxBins * (long)System.Runtime.CompilerServices.Unsafe.SizeOf<MsBin>() * 128;
         long sketches = s.MaxBins * (long)System.Runtime.CompilerServices.Unsafe.SizeOf<MsSketch>();
-        long flows = s.MaxFlows * (40L + System.Runtime.CompilerServices.Unsafe.SizeOf<MsFlow>() + 64 /* htab element overhead, upper bound */);
+        long flows = s.MaxFlows * (40L + 16L + (2 * (System.Runtime.CompilerServices.Unsafe.SizeOf<MsFlow>() + 64 /* htab element overhead, upper bound */)));
         Assert.True(perCpuBins + sketches + flows < 32L * 1024 * 1024, $"{perCpuBins + sketches + flows} bytes");
     }
 }

@@ -19,6 +19,7 @@ public sealed class SharedLayoutTests
         (typeof(MsBin), "ms_bin", [("InBytes", "in_bytes"), ("OutBytes", "out_bytes"), ("InPackets", "in_packets"), ("OutPackets", "out_packets"), ("InCeBytes", "in_ce_bytes"), ("InRetransmitBytes", "in_rxmit_bytes"), ("OutRetransmitBytes", "out_rxmit_bytes"), ("InCrossRegionBytes", "in_xregion_bytes"), ("OutCrossRegionBytes", "out_xregion_bytes")]),
         (typeof(MsSketch), "ms_sketch", [("In", "in"), ("Out", "out")]),
         (typeof(MsFlowKey), "ms_flow_key", [("AddressLow", "addr_lo"), ("AddressHigh", "addr_hi"), ("PortLow", "port_lo"), ("PortHigh", "port_hi"), ("Family", "family"), ("Protocol", "proto"), ("Padding", "pad")]),
+        (typeof(MsFlowKey4), "ms_flow_key4", [("AddressLow", "addr_lo"), ("AddressHigh", "addr_hi"), ("PortLow", "port_lo"), ("PortHigh", "port_hi"), ("Protocol", "proto"), ("Padding", "pad")]),
         (typeof(MsFlow), "ms_flow", [("SeqEnd", "seq_end"), ("SketchBit", "sketch_bit"), ("PrefixGeneration", "prefix_gen"), ("RttCheckedNs", "rtt_checked_ns"), ("SeqValid", "seq_valid"), ("Region", "region"), ("RegionSource", "region_src"), ("IpIdMax", "ip_id_max")]),
         (typeof(MsPrefixKey), "ms_prefix_key", [("PrefixLength", "prefixlen"), ("Address", "addr")]),
         (typeof(MsPrefixValue), "ms_prefix_value", [("Region", "region")]),

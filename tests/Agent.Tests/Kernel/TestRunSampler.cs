@@ -108,6 +108,17 @@ internal sealed unsafe class TestRunSampler : IDisposable
             cursor = next;
             prev = &cursor;
         }
+
+        // IPv4 flows live in their own table under the 16-byte key.
+        MsFlowKey4 cursor4;
+        MsFlowKey4 next4;
+        MsFlowKey4* prev4 = null;
+        while (LibBpf.MapGetNextKey(_object.Flows4Fd, prev4, &next4) == 0)
+        {
+            flows.Add(new Flow(4, next4.Protocol, Address(&next4.AddressLow, 4), next4.PortLow, Address(&next4.AddressHigh, 4), next4.PortHigh));
+            cursor4 = next4;
+            prev4 = &cursor4;
+        }
         return flows;
     }
 

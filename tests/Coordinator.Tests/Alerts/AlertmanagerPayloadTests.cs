@@ -104,6 +104,17 @@ public sealed class AlertmanagerPayloadTests
     }
 
     [Fact]
+    public void InvalidUtf8InAString_BodyError()
+    {
+        byte[] json = Encoding.UTF8.GetBytes("""{"version":"4","receiver":"xx","alerts":[]}""");
+        json[Array.IndexOf(json, (byte)'x')] = 0xB5;
+
+        var ex = Assert.Throws<AlertPayloadException>(() => AlertmanagerPayload.Parse(json, 100));
+
+        Assert.Equal("body: not valid UTF-8 (Alertmanager sends UTF-8 JSON)", ex.Message);
+    }
+
+    [Fact]
     public void TooManyAlerts_NamesTheLimit()
     {
         string alert = """{"status":"firing","labels":{"alertname":"A"},"startsAt":"2026-01-01T00:00:00Z"}""";

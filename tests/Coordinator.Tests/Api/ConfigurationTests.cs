@@ -38,6 +38,29 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task ValidateConfiguration_BadAlertOptions_EveryErrorNamed()
+    {
+        await using var app = CoordinatorApp.Build(
+        [
+            "--Security:Insecure=true",
+            "--Coordinator:Alerts:RackLabel=rack-name",
+            "--Coordinator:Alerts:HostLabel=rack-name",
+            "--Coordinator:Alerts:ForwardBinWidth=00:00:01",
+            "--Coordinator:Alerts:ForwardBins=2000",
+            "--Coordinator:Alerts:MaxAlerts=0",
+        ]);
+        await using var typo = CoordinatorApp.Build(["--Security:Insecure=true", "--Coordinator:Alerts:Lookbak=true"]);
+
+        IReadOnlyList<string> errors = CoordinatorApp.ValidateConfiguration(app.Services);
+
+        Assert.Contains(errors, e => e.StartsWith("Coordinator:Alerts:MaxAlerts: ", StringComparison.Ordinal));
+        Assert.Contains("Coordinator:Alerts: RackLabel: 'rack-name' is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)", errors);
+        Assert.Contains("Coordinator:Alerts: HostLabel: 'rack-name' is also the rack label; a label names a rack or a host, not both", errors);
+        Assert.Contains("Coordinator:Alerts: ForwardBins × ForwardBinWidth: 2000 × 1s = 2000s is longer than a capture may last, 60s (Coordinator:Captures:MaxCaptureDuration)", errors);
+        Assert.Contains(CoordinatorApp.ValidateConfiguration(typo.Services), e => e.Contains("'Lookbak'", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ValidateConfiguration_InsecureDefaults_NoErrors()
     {
         await using var app = CoordinatorApp.Build(["--Security:Insecure=true"]);

@@ -110,6 +110,18 @@ internal unsafe struct MsFlowKey
     public fixed byte Padding[2];
 }
 
+/// <summary>struct ms_flow_key4: an IPv4 flow's key in canonical order (the key of <c>ms_flows4</c>).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct MsFlowKey4
+{
+    public uint AddressLow;
+    public uint AddressHigh;
+    public ushort PortLow;
+    public ushort PortHigh;
+    public byte Protocol;
+    public fixed byte Padding[3];
+}
+
 /// <summary>struct ms_flow: per-flow state (the agent reads it only in tests).</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct MsFlow
