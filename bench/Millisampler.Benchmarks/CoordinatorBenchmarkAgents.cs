@@ -124,7 +124,21 @@ internal sealed class CoordinatorBenchmarkAgents : AgentService.AgentServiceBase
             MaxLeadNs = 60_000_000_000,
         };
         info.Interfaces.Add(Interface());
+        info.LookbackRings.Add(new LookbackRing { BinWidthNs = 1_000_000, DepthBins = 4_000 });
         return Task.FromResult(info);
+    }
+
+    /// <summary>A look-back window: the same synthetic series as a run (the trigger benchmark's captures read these).</summary>
+    public override Task<Run> ReadWindow(ReadWindowRequest request, ServerCallContext context)
+    {
+        _runs.TryAdd((HostOf(context).Host, request.RunId), new ScheduleRunRequest
+        {
+            RunId = request.RunId,
+            StartTaiNs = request.FirstBin * request.BinWidthNs,
+            BinWidthNs = request.BinWidthNs,
+            Bins = request.Bins,
+        });
+        return GetRun(new GetRunRequest { RunId = request.RunId }, context);
     }
 
     public override Task<ScheduleRunResponse> ScheduleRun(ScheduleRunRequest request, ServerCallContext context)

@@ -14,6 +14,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["fleet"] = FleetBenchmark.Run,
     ["fleet-agents"] = FleetBenchmark.RunAgents,
     ["render"] = RenderBenchmark.Run,
+    ["triggers"] = TriggerBenchmark.Run,
 };
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {
