@@ -34,7 +34,7 @@ public class CliTests
     [InlineData("error: --since: 'yesterday' must be a duration like 30m, 1h, 2d", "captures", "list", "--since", "yesterday")]
     [InlineData("error: --coordinator: 'nowhere' must be a URL like https://127.0.0.1:7400", "racks", "--coordinator", "nowhere")]
     [InlineData("error: Option '--rack' is required.", "capture")]
-    [InlineData("error: millisampler: a command is required: capture, racks, captures, export, analyze, sweeps, report, completion (see --help)")]
+    [InlineData("error: millisampler: a command is required: capture, racks, captures, export, analyze, sweeps, triggers, report, completion (see --help)")]
     [InlineData("error: millisampler captures: a command is required: list, show (see --help)", "captures")]
     public async Task BadInput_ExitsTwoWithTheProblemOnOneLine(string expected, params string[] args)
     {

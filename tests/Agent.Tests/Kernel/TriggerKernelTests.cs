@@ -92,9 +92,12 @@ public sealed class TriggerKernelTests(ITestOutputHelper output)
             Assert.NotNull(report);
             Assert.Equal(("stall-host", "rack-t", "nic-stall", Ms), (report.Host, report.Rack, report.Rule, report.BinWidthNs));
             Assert.Equal((report.LastBin + 1) * Ms, report.InstantTaiNs);
-            // The stall lies inside the sender's pause, and covers it but for the bins at its edges.
-            Assert.InRange(report.FirstBin, pauseStart / Ms, (pauseStart / Ms) + 2);
-            Assert.InRange(report.LastBin, (pauseEnd / Ms) - 2, pauseEnd / Ms);
+            // The stall never starts before the sender's pause, and covers the pause but for its edges. Datagrams reach the
+            // ingress hook when the receiving softirq runs, which a loaded machine defers by milliseconds (the full suite at
+            // load 15 saw the stall start 5 bins into the pause; PcapFidelityTests measures the same lag): both edges may
+            // come up to IngressLagBins late, never early.
+            Assert.InRange(report.FirstBin, pauseStart / Ms, (pauseStart / Ms) + IngressLagBins);
+            Assert.InRange(report.LastBin, (pauseEnd / Ms) - 2, (pauseEnd / Ms) + IngressLagBins);
             Assert.Equal(report.LastBin - report.FirstBin + 1, report.Values["stall_bins"]);
 
             // The ring, read through ReadWindow, agrees: zero ingress and some egress in exactly those bins, busy bins around them.
@@ -122,6 +125,9 @@ public sealed class TriggerKernelTests(ITestOutputHelper output)
             Directory.Delete(store, recursive: true);
         }
     }
+
+    /// <summary>How many 1 ms bins late the ingress hook may see a datagram on a loaded machine (softirq deferral).</summary>
+    private const long IngressLagBins = 8;
 
     /// <summary>Sends datagrams back to back for <paramref name="ns"/> nanoseconds.</summary>
     private static void Send(Socket socket, IPEndPoint to, byte[] payload, long ns)
