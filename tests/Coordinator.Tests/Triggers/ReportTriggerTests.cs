@@ -162,4 +162,50 @@ public sealed class ReportTriggerTests
             Assert.Contains(message, ex.Status.Detail);
         }
     }
+
+    /// <summary>
+    /// The trigger calls' access rules, one by one: no certificate → UNAUTHENTICATED (gRPC) or 401 (JSON); an agent may
+    /// report but not list; a viewer may list but not report; and the list's bad fields are INVALID_ARGUMENT naming them.
+    /// </summary>
+    [Fact]
+    public async Task TriggerCalls_NeedTheirRole_AndBadListFieldsAreNamed()
+    {
+        await using TestCoordinator c = await TestCoordinator.StartAsync();
+        using GrpcChannel anonymous = c.OpenChannel(null);
+        using GrpcChannel agentChannel = c.OpenChannel("h01", Roles.Agent);
+        using GrpcChannel viewerChannel = c.OpenChannel("vera", Roles.Viewer);
+        var anonymousReads = new CoordinatorService.CoordinatorServiceClient(anonymous);
+        var agentReads = new CoordinatorService.CoordinatorServiceClient(agentChannel);
+        var viewer = new CoordinatorService.CoordinatorServiceClient(viewerChannel);
+
+        async Task<StatusCode> CodeOf(Func<Task> call) => (await Assert.ThrowsAsync<RpcException>(call)).StatusCode;
+
+        Assert.Equal(StatusCode.Unauthenticated, await CodeOf(() => anonymousReads.ListTriggersAsync(new ListTriggersRequest()).ResponseAsync));
+        Assert.Equal(StatusCode.Unauthenticated, await CodeOf(() => anonymousReads.GetTriggerPolicyAsync(new GetTriggerPolicyRequest()).ResponseAsync));
+        Assert.Equal(StatusCode.Unauthenticated, await CodeOf(() =>
+            new MembershipService.MembershipServiceClient(anonymous).ReportTriggerAsync(Report("h01", 1_000 * Ms)).ResponseAsync));
+        Assert.Equal(StatusCode.PermissionDenied, await CodeOf(() => agentReads.ListTriggersAsync(new ListTriggersRequest()).ResponseAsync));
+        Assert.Equal(StatusCode.PermissionDenied, await CodeOf(() => agentReads.GetTriggerPolicyAsync(new GetTriggerPolicyRequest()).ResponseAsync));
+        Assert.Equal(StatusCode.PermissionDenied, await CodeOf(() =>
+            new MembershipService.MembershipServiceClient(viewerChannel).ReportTriggerAsync(Report("vera", 1_000 * Ms)).ResponseAsync));
+        using (var http = new HttpClient(TestPki.Handler(null)) { BaseAddress = new Uri(c.HttpUrl) })
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await http.GetAsync("/api/triggers")).StatusCode);
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await http.GetAsync("/api/triggers/policy")).StatusCode);
+        }
+
+        foreach ((ListTriggersRequest request, string field) in new[]
+        {
+            (new ListTriggersRequest { FromUnixNs = -1 }, "from_unix_ns: -1"),
+            (new ListTriggersRequest { Limit = 5000 }, "limit: 5000"),
+            (new ListTriggersRequest { Rack = new string('r', 254) }, "rack: 254 characters"),
+        })
+        {
+            RpcException e = await Assert.ThrowsAsync<RpcException>(() => viewer.ListTriggersAsync(request).ResponseAsync);
+            Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+            Assert.StartsWith(field, e.Status.Detail);
+        }
+
+        Assert.Empty((await viewer.ListTriggersAsync(new ListTriggersRequest())).Triggers);
+    }
 }
