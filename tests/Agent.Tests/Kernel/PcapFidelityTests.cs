@@ -26,8 +26,15 @@ public sealed partial class PcapFidelityTests(ITestOutputHelper output)
     /// <summary>How far from a bin edge a pcap timestamp must be for its bin to be certain.</summary>
     private const long EdgeNs = 100_000;
 
-    /// <summary>How much later than its pcap stamp a received packet may reach the tc ingress hook (softirq deferral).</summary>
-    private const long IngressLagNs = 5_000_000;
+    /// <summary>
+    /// How much later than its pcap stamp a received packet may reach the tc ingress hook: the veth queues it to the
+    /// backlog (the stamp) and the NET_RX softirq runs the hook, which a loaded machine defers to ksoftirqd for
+    /// milliseconds (CI saw more than 5 ms once). A packet counted EARLIER than its stamp, or not at all, still fails.
+    /// </summary>
+    private const long IngressLagNs = 30_000_000;
+
+    /// <summary>Quiet bins after the measured stretch: more than <see cref="IngressLagNs"/>, so no packet straddles the end.</summary>
+    private const int QuietAfterBins = 60;
 
     [Fact]
     public async Task RingWindowAfterWrapAndArmedRun_PutEveryPacketInItsPcapBin()
@@ -60,7 +67,7 @@ public sealed partial class PcapFidelityTests(ITestOutputHelper output)
             // The measured stretch: per bin a seeded number of datagrams of seeded sizes, sent in the bin's middle third.
             const int Bins = 200;
             long firstBin = (LabTai.NowNs() / width) + 200;
-            Task<Millisampler.Contracts.V1.Run> armed = Sampler.RecordAsync(rx, firstBin * width, width, Bins + 40);
+            Task<Millisampler.Contracts.V1.Run> armed = Sampler.RecordAsync(rx, firstBin * width, width, Bins + 20 + QuietAfterBins);
             long measuredFirst = firstBin + 20;
             var random = new Random(11);
             int sent = 0;
@@ -77,7 +84,7 @@ public sealed partial class PcapFidelityTests(ITestOutputHelper output)
 
             var run = await armed.WaitAsync(TimeSpan.FromSeconds(30));
             long windowFirst = firstBin;
-            uint windowBins = Bins + 40;
+            uint windowBins = Bins + 20 + QuietAfterBins;
             LabTai.SleepUntil(((windowFirst + windowBins + 2) * width) + 1_000_000);
             var txWindow = tx.ReadRing(windowFirst, windowBins);
             var rxWindow = rx.ReadRing(windowFirst, windowBins);
@@ -86,7 +93,7 @@ public sealed partial class PcapFidelityTests(ITestOutputHelper output)
             var rxStats = await ingressPcap.StopAsync();
             output.WriteLine($"sent {sent}; tcpdump tx: {txStats}; rx: {rxStats}");
             // A loaded machine wakes the sender late and skips bins; enough must remain for the comparison to mean something.
-            Assert.True(sent >= 100, $"only {sent} datagrams sent in the measured stretch");
+            Assert.True(sent >= 60, $"only {sent} datagrams sent in the measured stretch");
             Tcpdump.AssertComplete(txStats);
             Tcpdump.AssertComplete(rxStats);
 
@@ -148,6 +155,10 @@ public sealed partial class PcapFidelityTests(ITestOutputHelper output)
             exact[(p.TaiNs / width) - firstBin]++;
         }
 
+        // The bins around a failure, measured against the pcap bin, so a failure says whether a packet came late or went missing.
+        string Around(int b) => string.Join(' ', Enumerable.Range(Math.Max(0, b - 8), Math.Min(bins, b + 12) - Math.Max(0, b - 8))
+            .Select(i => $"{firstBin + i}:{measuredPackets[i]}/{exact[i]}"));
+
         (long Packets, long Bytes) measured = (0, 0), mustBy = (0, 0), mayBy = (0, 0);
         int differing = 0;
         for (int b = 0; b < bins; b++)
@@ -156,9 +167,9 @@ public sealed partial class PcapFidelityTests(ITestOutputHelper output)
             mustBy = (mustBy.Packets + byLatest[b].Packets, mustBy.Bytes + byLatest[b].Bytes);
             mayBy = (mayBy.Packets + byEarliest[b].Packets, mayBy.Bytes + byEarliest[b].Bytes);
             Assert.True(measured.Packets >= mustBy.Packets && measured.Packets <= mayBy.Packets,
-                $"{what}: {measured.Packets} packets up to bin {firstBin + b}; pcap says {mustBy.Packets}..{mayBy.Packets}");
+                $"{what}: {measured.Packets} packets up to bin {firstBin + b}; pcap says {mustBy.Packets}..{mayBy.Packets}; {Around(b)}");
             Assert.True(measured.Bytes >= mustBy.Bytes && measured.Bytes <= mayBy.Bytes,
-                $"{what}: {measured.Bytes} bytes up to bin {firstBin + b}; pcap says {mustBy.Bytes}..{mayBy.Bytes}");
+                $"{what}: {measured.Bytes} bytes up to bin {firstBin + b}; pcap says {mustBy.Bytes}..{mayBy.Bytes}; {Around(b)}");
             differing += (long)measuredPackets[b] == exact[b] ? 0 : 1;
         }
 
