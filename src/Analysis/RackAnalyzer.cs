@@ -33,6 +33,7 @@ public static class RackAnalyzer
         int parts = PartCount(options.MaxParallelism, sorted.Length, bins);
         var scans = new HostScan[parts];
         int[] lastEventOfHost = ArrayPool<int>.Shared.Rent(sorted.Length);
+        BurstAccumulator[] ordered = [];
         try
         {
             for (int p = 0; p < parts; p++)
@@ -50,14 +51,19 @@ public static class RackAnalyzer
                     scans[p].Scan(sorted, sorted.Length * p / parts, sorted.Length * (p + 1) / parts, binWidthNs, theta));
             }
 
+            // The parts' per-bin sums into part 0's, in parallel bin ranges.
             int[] diff = scans[0].Diff;
             ulong[] rackBytes = scans[0].RackBytes;
-            BurstBuffer bursts = scans[0].Bursts;
-            for (int p = 1; p < parts; p++)
+            if (parts > 1)
             {
-                Add(diff, scans[p].Diff, bins + 1);
-                Add(rackBytes, scans[p].RackBytes, bins);
-                bursts.AddRange(scans[p].Bursts.Span);
+                ForEachRange(parts, bins + 1, (_, from, to) =>
+                {
+                    for (int p = 1; p < parts; p++)
+                    {
+                        Add(diff, scans[p].Diff, from, to);
+                        Add(rackBytes, scans[p].RackBytes, from, Math.Min(to, bins));
+                    }
+                });
             }
 
             int maxCovered = 0;
@@ -70,22 +76,34 @@ public static class RackAnalyzer
 
             int[] contention = new int[bins];
             int running = 0;
+            int maxLevel = 0;
             for (int b = 0; b < bins; b++)
             {
                 running += diff[b];
                 contention[b] = running;
+                maxLevel = Math.Max(maxLevel, running);
             }
 
             // Stable order for callers: start bin, then host name (host indices follow name order).
-            bursts.SortByStartThenHost(sorted.Length, bins);
-
-            var burstInfos = new BurstInfo[bursts.Count];
-            ForEachRange(parts, bursts.Count, (_, from, to) =>
+            int burstCount = 0;
+            foreach (HostScan scan in scans)
             {
-                ReadOnlySpan<BurstAccumulator> span = bursts.Span;
+                burstCount += scan.Bursts.Count;
+            }
+
+            ordered = ArrayPool<BurstAccumulator>.Shared.Rent(Math.Max(1, burstCount));
+            SortByStart(scans, ordered, bins);
+
+            // Each burst's contention statistics and result, and each part's count of bursts per level (with CE, with
+            // retransmits) for the levels table.
+            var burstInfos = new BurstInfo[burstCount];
+            var levelCounts = new int[]?[parts];
+            ForEachRange(parts, burstCount, (part, from, to) =>
+            {
+                int[] counts = levelCounts[part] = new int[3 * (maxLevel + 1)];
                 for (int i = from; i < to; i++)
                 {
-                    ref readonly BurstAccumulator a = ref span[i];
+                    ref readonly BurstAccumulator a = ref ordered[i];
                     int max = 0;
                     long sum = 0;
                     for (int b = a.Start; b < a.Start + a.Length; b++)
@@ -98,13 +116,24 @@ public static class RackAnalyzer
                         }
                     }
 
+                    counts[3 * max]++;
+                    if (a.CeBytes > 0)
+                    {
+                        counts[(3 * max) + 1]++;
+                    }
+
+                    if (a.RetransmitBytes > 0)
+                    {
+                        counts[(3 * max) + 2]++;
+                    }
+
                     burstInfos[i] = new BurstInfo(sorted[a.Host].Host, a.Start, a.Length, a.Bytes, a.PeakUtilization,
                         a.CeBytes, a.RetransmitBytes, a.PeakConnections, max, (double)sum / a.Length);
                 }
             });
 
-            ContentionLevelInfo[] levels = BuildLevels(contention, maxCovered, burstInfos);
-            SyncEventInfo[] events = BuildEvents(sorted, bursts, contention, rackBytes, binWidthNs,
+            ContentionLevelInfo[] levels = BuildLevels(contention, maxCovered, maxLevel, levelCounts);
+            SyncEventInfo[] events = BuildEvents(sorted, ordered.AsSpan(0, burstCount), contention, rackBytes, binWidthNs,
                 options.EventMinHosts, rackCapacity, lastEventOfHost, parts);
 
             var untrusted = new List<string>();
@@ -127,6 +156,10 @@ public static class RackAnalyzer
             }
 
             ArrayPool<int>.Shared.Return(lastEventOfHost);
+            if (ordered.Length > 0)
+            {
+                ArrayPool<BurstAccumulator>.Shared.Return(ordered);
+            }
         }
     }
 
@@ -160,19 +193,62 @@ public static class RackAnalyzer
             p => body(p, (int)((long)count * p / parts), (int)((long)count * (p + 1) / parts)));
     }
 
-    private static void Add(int[] into, int[] from, int length)
+    /// <summary><paramref name="into"/>[i] += <paramref name="from"/>[i] for i in [from, to), a vector at a time.</summary>
+    private static void Add<T>(T[] into, T[] from, int start, int end)
+        where T : unmanaged, INumber<T>
     {
-        for (int i = 0; i < length; i++)
+        int i = start;
+        if (Vector.IsHardwareAccelerated)
+        {
+            ref T dst = ref MemoryMarshal.GetArrayDataReference(into);
+            ref T src = ref MemoryMarshal.GetArrayDataReference(from);
+            for (; i <= end - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                (Vector.LoadUnsafe(ref dst, (nuint)i) + Vector.LoadUnsafe(ref src, (nuint)i)).StoreUnsafe(ref dst, (nuint)i);
+            }
+        }
+
+        for (; i < end; i++)
         {
             into[i] += from[i];
         }
     }
 
-    private static void Add(ulong[] into, ulong[] from, int length)
+    /// <summary>
+    /// Orders every part's bursts by start bin, then host, into <paramref name="into"/> with one stable counting sort by
+    /// start. A part records a burst when it opens, chunk by chunk and within a chunk host by host, so two bursts with
+    /// the same start (same chunk) are in host order, and the parts hold ascending host ranges in part order.
+    /// </summary>
+    private static void SortByStart(HostScan[] scans, BurstAccumulator[] into, int bins)
     {
-        for (int i = 0; i < length; i++)
+        int[] offsets = ArrayPool<int>.Shared.Rent(bins + 1);
+        try
         {
-            into[i] += from[i];
+            Array.Clear(offsets, 0, bins + 1);
+            foreach (HostScan scan in scans)
+            {
+                foreach (ref readonly BurstAccumulator burst in scan.Bursts.Span)
+                {
+                    offsets[burst.Start + 1]++;
+                }
+            }
+
+            for (int b = 0; b < bins; b++)
+            {
+                offsets[b + 1] += offsets[b];
+            }
+
+            foreach (HostScan scan in scans)
+            {
+                foreach (ref readonly BurstAccumulator burst in scan.Bursts.Span)
+                {
+                    into[offsets[burst.Start]++] = burst;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(offsets);
         }
     }
 
@@ -264,6 +340,7 @@ public static class RackAnalyzer
             }
 
             var open = new BurstAccumulator[count];
+            var slot = new int[count];
             var inBurst = new bool[count];
             var cut = new ulong[count];
             var capacityBits = new double[count];
@@ -291,7 +368,7 @@ public static class RackAnalyzer
                     int c1 = Math.Min(c0 + ChunkBins, s.BinsCovered);
                     if (c1 > c0)
                     {
-                        ScanBins(s, first + i, c0, c1, cut[i], capacityBits[i], theta, ref open[i], ref inBurst[i]);
+                        ScanBins(s, first + i, c0, c1, cut[i], capacityBits[i], theta, ref open[i], ref slot[i], ref inBurst[i]);
                     }
                 }
             }
@@ -300,13 +377,13 @@ public static class RackAnalyzer
             {
                 if (inBurst[i])
                 {
-                    Close(ref open[i]);
+                    Close(in open[i], slot[i]);
                 }
             }
         }
 
         private void ScanBins(HostSeries s, int hostIndex, int from, int to, ulong cut, double capacityBits, double theta,
-            ref BurstAccumulator current, ref bool inBurst)
+            ref BurstAccumulator current, ref int slot, ref bool inBurst)
         {
             ulong[] bytes = s.IngressBytes;
             ulong[] rackBytes = RackBytes;
@@ -333,6 +410,7 @@ public static class RackAnalyzer
                     {
                         inBurst = true;
                         current = new BurstAccumulator { Host = hostIndex, Start = b };
+                        slot = Bursts.Reserve();
                     }
 
                     current.Length++;
@@ -344,7 +422,7 @@ public static class RackAnalyzer
                 }
                 else if (inBurst)
                 {
-                    Close(ref current);
+                    Close(in current, slot);
                     inBurst = false;
                 }
 
@@ -383,9 +461,10 @@ public static class RackAnalyzer
             return b;
         }
 
-        private void Close(ref BurstAccumulator burst)
+        /// <summary>Stores a finished burst in the place reserved when it opened (so bursts stay in the order they opened).</summary>
+        private void Close(in BurstAccumulator burst, int slot)
         {
-            Bursts.Add(burst);
+            Bursts[slot] = burst;
             Diff[burst.Start]++;
             Diff[burst.Start + burst.Length]--;
         }
@@ -398,18 +477,17 @@ public static class RackAnalyzer
         }
     }
 
-    private static ContentionLevelInfo[] BuildLevels(int[] contention, int maxCovered, BurstInfo[] bursts)
+    /// <param name="contention">c[b].</param>
+    /// <param name="maxCovered">Bins covered by at least one host.</param>
+    /// <param name="maxLevel">Largest c[b].</param>
+    /// <param name="burstCounts">
+    /// Per part (null when the part had no bursts), per level L: bursts with MaxContention L, of those with CE, with
+    /// retransmits, at [3L], [3L + 1], [3L + 2].
+    /// </param>
+    private static ContentionLevelInfo[] BuildLevels(int[] contention, int maxCovered, int maxLevel, int[]?[] burstCounts)
     {
-        int maxLevel = 0;
-        foreach (int c in contention)
-        {
-            maxLevel = Math.Max(maxLevel, c);
-        }
-
         var bins = new int[maxLevel + 1];
-        var count = new int[maxLevel + 1];
-        var withCe = new int[maxLevel + 1];
-        var withRetransmits = new int[maxLevel + 1];
+        var counts = new int[3 * (maxLevel + 1)];
 
         // A bin no host covered has no contention to report; it stays out of the distribution.
         for (int b = 0; b < maxCovered; b++)
@@ -417,33 +495,26 @@ public static class RackAnalyzer
             bins[contention[b]]++;
         }
 
-        foreach (BurstInfo burst in bursts)
+        foreach (int[]? part in burstCounts)
         {
-            int level = burst.MaxContention;
-            count[level]++;
-            if (burst.CeBytes > 0)
+            if (part is not null)
             {
-                withCe[level]++;
-            }
-
-            if (burst.RetransmitBytes > 0)
-            {
-                withRetransmits[level]++;
+                Add(counts, part, 0, counts.Length);
             }
         }
 
         var levels = new ContentionLevelInfo[maxLevel + 1];
         for (int level = 0; level <= maxLevel; level++)
         {
-            int n = count[level];
-            levels[level] = new ContentionLevelInfo(level, bins[level], n, withCe[level], withRetransmits[level],
-                n == 0 ? 0 : (double)withCe[level] / n, n == 0 ? 0 : (double)withRetransmits[level] / n);
+            int n = counts[3 * level], withCe = counts[(3 * level) + 1], withRetransmits = counts[(3 * level) + 2];
+            levels[level] = new ContentionLevelInfo(level, bins[level], n, withCe, withRetransmits,
+                n == 0 ? 0 : (double)withCe / n, n == 0 ? 0 : (double)withRetransmits / n);
         }
 
         return levels;
     }
 
-    private static SyncEventInfo[] BuildEvents(HostSeries[] sorted, BurstBuffer bursts, int[] contention,
+    private static SyncEventInfo[] BuildEvents(HostSeries[] sorted, ReadOnlySpan<BurstAccumulator> bursts, int[] contention,
         ulong[] rackBytes, long binWidthNs, int k, double rackCapacity, int[] lastEventOfHost, int parts)
     {
         // Runs of c[b] >= k.
@@ -467,57 +538,81 @@ public static class RackAnalyzer
             return [];
         }
 
-        // Hosts per event: each burst marks the events it overlaps. Bursts are sorted by start, so one host's
-        // bursts arrive in order and mark events in non-decreasing order: the last mark is enough to dedupe.
-        var hostsOfEvent = new List<int>[starts.Count];
-        for (int j = 0; j < hostsOfEvent.Length; j++)
-        {
-            hostsOfEvent[j] = [];
-        }
-
+        // Hosts per event: each burst marks the events it overlaps, one (event, host) pair per membership. Bursts are
+        // sorted by start, so one host's bursts arrive in order and mark events in non-decreasing order: the last mark
+        // is enough to dedupe.
         Array.Fill(lastEventOfHost, -1, 0, sorted.Length);
         int[] eventsOfHostCount = new int[sorted.Length + 1];
-        int marks = 0;
-        int firstEvent = 0;
-        foreach (ref readonly BurstAccumulator burst in bursts.Span)
+        int[] hostsOfEventCount = new int[starts.Count + 1];
+        var pairs = new PairBuffer();
+        try
         {
-            // Bursts come in start order, so the first event ending after a burst's start only moves forward.
-            while (firstEvent < ends.Count && ends[firstEvent] <= burst.Start)
+            int firstEvent = 0;
+            foreach (ref readonly BurstAccumulator burst in bursts)
             {
-                firstEvent++;
-            }
-
-            int burstEnd = burst.Start + burst.Length;
-            for (int j = firstEvent; j < starts.Count && starts[j] < burstEnd; j++)
-            {
-                if (lastEventOfHost[burst.Host] != j)
+                // Bursts come in start order, so the first event ending after a burst's start only moves forward.
+                while (firstEvent < ends.Count && ends[firstEvent] <= burst.Start)
                 {
-                    lastEventOfHost[burst.Host] = j;
-                    hostsOfEvent[j].Add(burst.Host);
-                    eventsOfHostCount[burst.Host + 1]++;
-                    marks++;
+                    firstEvent++;
+                }
+
+                int burstEnd = burst.Start + burst.Length;
+                for (int j = firstEvent; j < starts.Count && starts[j] < burstEnd; j++)
+                {
+                    if (lastEventOfHost[burst.Host] != j)
+                    {
+                        lastEventOfHost[burst.Host] = j;
+                        pairs.Add(j, burst.Host);
+                        eventsOfHostCount[burst.Host + 1]++;
+                        hostsOfEventCount[j + 1]++;
+                    }
                 }
             }
-        }
 
-        // The same membership by host, each host's events in ascending order, so that summing a host's bins over its
-        // events reads its series front to back (by event, every member's series in turn, it missed the cache).
-        for (int h = 0; h < sorted.Length; h++)
-        {
-            eventsOfHostCount[h + 1] += eventsOfHostCount[h];
-        }
-
-        int[] eventsOfHost = new int[marks];
-        int[] fill = (int[])eventsOfHostCount.Clone();
-        for (int j = 0; j < starts.Count; j++)
-        {
-            hostsOfEvent[j].Sort();
-            foreach (int h in hostsOfEvent[j])
+            // The membership by host, each host's events in ascending order (a host's pairs come in event order), so
+            // that summing a host's bins over its events reads its series front to back (by event, every member's
+            // series in turn, it missed the cache); then by event from it, each event's hosts in ascending order.
+            for (int h = 0; h < sorted.Length; h++)
             {
-                eventsOfHost[fill[h]++] = j;
+                eventsOfHostCount[h + 1] += eventsOfHostCount[h];
             }
-        }
 
+            for (int j = 0; j < starts.Count; j++)
+            {
+                hostsOfEventCount[j + 1] += hostsOfEventCount[j];
+            }
+
+            int[] eventsOfHost = new int[pairs.Count];
+            int[] fill = (int[])eventsOfHostCount.Clone();
+            ReadOnlySpan<int> pairEvent = pairs.Events, pairHost = pairs.Hosts;
+            for (int m = 0; m < pairEvent.Length; m++)
+            {
+                eventsOfHost[fill[pairHost[m]]++] = pairEvent[m];
+            }
+
+            int[] hostsOfEvent = new int[pairs.Count];
+            fill = (int[])hostsOfEventCount.Clone();
+            for (int h = 0; h < sorted.Length; h++)
+            {
+                for (int m = eventsOfHostCount[h]; m < eventsOfHostCount[h + 1]; m++)
+                {
+                    hostsOfEvent[fill[eventsOfHost[m]]++] = h;
+                }
+            }
+
+            return SumEvents(sorted, starts, ends, eventsOfHost, eventsOfHostCount, hostsOfEvent, hostsOfEventCount,
+                contention, rackBytes, binWidthNs, rackCapacity, parts);
+        }
+        finally
+        {
+            pairs.Dispose();
+        }
+    }
+
+    private static SyncEventInfo[] SumEvents(HostSeries[] sorted, List<int> starts, List<int> ends, int[] eventsOfHost,
+        int[] eventsOfHostCount, int[] hostsOfEvent, int[] hostsOfEventCount, int[] contention, ulong[] rackBytes,
+        long binWidthNs, double rackCapacity, int parts)
+    {
         // Each event's bytes, CE and retransmitted bytes over its member hosts and bins. Hosts are split into
         // contiguous ranges; each range sums into its own totals (integer sums, so the order of addition does not
         // change the result).
@@ -552,11 +647,10 @@ public static class RackAnalyzer
         {
             int start = starts[j];
             int end = ends[j];
-            List<int> members = hostsOfEvent[j];
-            var names = new string[members.Count];
-            for (int m = 0; m < members.Count; m++)
+            var names = new string[hostsOfEventCount[j + 1] - hostsOfEventCount[j]];
+            for (int m = 0; m < names.Length; m++)
             {
-                names[m] = sorted[members[m]].Host;
+                names[m] = sorted[hostsOfEvent[hostsOfEventCount[j] + m]].Host;
             }
 
             ulong bytes = 0, ce = 0, retransmit = 0;
@@ -591,7 +685,10 @@ public static class RackAnalyzer
 
         public Span<BurstAccumulator> Span => _items.AsSpan(0, Count);
 
-        public void Add(in BurstAccumulator burst)
+        public ref BurstAccumulator this[int index] => ref _items[index];
+
+        /// <summary>Adds a place for a burst (filled in when it closes); returns its index.</summary>
+        public int Reserve()
         {
             if (Count == _items.Length)
             {
@@ -601,56 +698,7 @@ public static class RackAnalyzer
                 _items = bigger;
             }
 
-            _items[Count++] = burst;
-        }
-
-        /// <summary>
-        /// Orders the bursts by start bin, then host, in linear time: a stable counting sort by host, then one by
-        /// start (a host's bursts never share a start, so the order is total).
-        /// </summary>
-        public void SortByStartThenHost(int hosts, int bins)
-        {
-            BurstAccumulator[] byHost = ArrayPool<BurstAccumulator>.Shared.Rent(Math.Max(1, Count));
-            int[] offsets = ArrayPool<int>.Shared.Rent(Math.Max(hosts, bins) + 1);
-            try
-            {
-                CountingSort(_items, byHost, Count, offsets, hosts, static (in BurstAccumulator a) => a.Host);
-                CountingSort(byHost, _items, Count, offsets, bins, static (in BurstAccumulator a) => a.Start);
-            }
-            finally
-            {
-                ArrayPool<BurstAccumulator>.Shared.Return(byHost);
-                ArrayPool<int>.Shared.Return(offsets);
-            }
-        }
-
-        private delegate int KeyOf(in BurstAccumulator burst);
-
-        private static void CountingSort(BurstAccumulator[] from, BurstAccumulator[] to, int count, int[] offsets, int keys, KeyOf key)
-        {
-            Array.Clear(offsets, 0, keys + 1);
-            for (int i = 0; i < count; i++)
-            {
-                offsets[key(in from[i]) + 1]++;
-            }
-
-            for (int k = 0; k < keys; k++)
-            {
-                offsets[k + 1] += offsets[k];
-            }
-
-            for (int i = 0; i < count; i++)
-            {
-                to[offsets[key(in from[i])]++] = from[i];
-            }
-        }
-
-        public void AddRange(ReadOnlySpan<BurstAccumulator> more)
-        {
-            foreach (ref readonly BurstAccumulator burst in more)
-            {
-                Add(burst);
-            }
+            return Count++;
         }
 
         public void Dispose()
@@ -661,15 +709,59 @@ public static class RackAnalyzer
         }
     }
 
+    /// <summary>A growable list of (event, host) pairs on pooled arrays.</summary>
+    private sealed class PairBuffer : IDisposable
+    {
+        private int[] _events = ArrayPool<int>.Shared.Rent(1024);
+        private int[] _hosts = ArrayPool<int>.Shared.Rent(1024);
+
+        public int Count { get; private set; }
+
+        public ReadOnlySpan<int> Events => _events.AsSpan(0, Count);
+
+        public ReadOnlySpan<int> Hosts => _hosts.AsSpan(0, Count);
+
+        public void Add(int eventIndex, int host)
+        {
+            if (Count == _events.Length)
+            {
+                _events = Grow(_events, Count);
+                _hosts = Grow(_hosts, Count);
+            }
+
+            _events[Count] = eventIndex;
+            _hosts[Count] = host;
+            Count++;
+        }
+
+        private static int[] Grow(int[] items, int count)
+        {
+            int[] bigger = ArrayPool<int>.Shared.Rent(items.Length * 2);
+            items.AsSpan(0, count).CopyTo(bigger);
+            ArrayPool<int>.Shared.Return(items);
+            return bigger;
+        }
+
+        public void Dispose()
+        {
+            ArrayPool<int>.Shared.Return(_events);
+            ArrayPool<int>.Shared.Return(_hosts);
+            _events = [];
+            _hosts = [];
+            Count = 0;
+        }
+    }
+
+    /// <summary>A burst while it is scanned and ordered; the four 32-bit fields first, so that it packs in 48 bytes.</summary>
     private struct BurstAccumulator
     {
         public int Host;
         public int Start;
         public int Length;
+        public uint PeakConnections;
         public ulong Bytes;
         public double PeakUtilization;
         public ulong CeBytes;
         public ulong RetransmitBytes;
-        public uint PeakConnections;
     }
 }
