@@ -32,8 +32,6 @@ public static class RackAnalyzer
         // Hosts are scanned in parallel parts, each with its own scratch (pooled); the parts are summed after.
         int parts = PartCount(options.MaxParallelism, sorted.Length, bins);
         var scans = new HostScan[parts];
-        int[] lastEventOfHost = ArrayPool<int>.Shared.Rent(sorted.Length);
-        BurstAccumulator[] ordered = [];
         try
         {
             for (int p = 0; p < parts; p++)
@@ -41,15 +39,8 @@ public static class RackAnalyzer
                 scans[p] = new HostScan(bins);
             }
 
-            if (parts == 1)
-            {
-                scans[0].Scan(sorted, 0, sorted.Length, binWidthNs, theta);
-            }
-            else
-            {
-                Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
-                    scans[p].Scan(sorted, sorted.Length * p / parts, sorted.Length * (p + 1) / parts, binWidthNs, theta));
-            }
+            ForEachPart(parts, p =>
+                scans[p].Scan(sorted, sorted.Length * p / parts, sorted.Length * (p + 1) / parts, binWidthNs, theta));
 
             // The parts' per-bin sums into part 0's, in parallel bin ranges.
             int[] diff = scans[0].Diff;
@@ -84,57 +75,22 @@ public static class RackAnalyzer
                 maxLevel = Math.Max(maxLevel, running);
             }
 
-            // Stable order for callers: start bin, then host name (host indices follow name order).
-            int burstCount = 0;
-            foreach (HostScan scan in scans)
-            {
-                burstCount += scan.Bursts.Count;
-            }
+            (int[] eventStarts, int[] eventEnds) = FindEvents(contention, options.EventMinHosts);
 
-            ordered = ArrayPool<BurstAccumulator>.Shared.Rent(Math.Max(1, burstCount));
-            SortByStart(scans, ordered, bins);
-
-            // Each burst's contention statistics and result, and each part's count of bursts per level (with CE, with
-            // retransmits) for the levels table.
+            // Where each part's bursts go in the order callers get (start bin, then host name; host indices follow name
+            // order); then one pass per part over its bursts, in parallel: their contention statistics and results,
+            // the levels' counts, and the events each marks as its host's (with that host's sums over the event).
+            int burstCount = PlaceBursts(scans, bins);
             var burstInfos = new BurstInfo[burstCount];
-            var levelCounts = new int[]?[parts];
-            ForEachRange(parts, burstCount, (part, from, to) =>
-            {
-                int[] counts = levelCounts[part] = new int[3 * (maxLevel + 1)];
-                for (int i = from; i < to; i++)
-                {
-                    ref readonly BurstAccumulator a = ref ordered[i];
-                    int max = 0;
-                    long sum = 0;
-                    for (int b = a.Start; b < a.Start + a.Length; b++)
-                    {
-                        int others = contention[b] - 1;
-                        sum += others;
-                        if (others > max)
-                        {
-                            max = others;
-                        }
-                    }
+            var firstEventOfHost = new int[sorted.Length];
+            var lastEventOfHost = new int[sorted.Length];
+            Array.Fill(lastEventOfHost, -1);
+            ForEachPart(parts, p => scans[p].Finish(sorted, contention, maxLevel, eventStarts, eventEnds, burstInfos,
+                firstEventOfHost, lastEventOfHost));
 
-                    counts[3 * max]++;
-                    if (a.CeBytes > 0)
-                    {
-                        counts[(3 * max) + 1]++;
-                    }
-
-                    if (a.RetransmitBytes > 0)
-                    {
-                        counts[(3 * max) + 2]++;
-                    }
-
-                    burstInfos[i] = new BurstInfo(sorted[a.Host].Host, a.Start, a.Length, a.Bytes, a.PeakUtilization,
-                        a.CeBytes, a.RetransmitBytes, a.PeakConnections, max, (double)sum / a.Length);
-                }
-            });
-
-            ContentionLevelInfo[] levels = BuildLevels(contention, maxCovered, maxLevel, levelCounts);
-            SyncEventInfo[] events = BuildEvents(sorted, ordered.AsSpan(0, burstCount), contention, rackBytes, binWidthNs,
-                options.EventMinHosts, rackCapacity, lastEventOfHost, parts);
+            ContentionLevelInfo[] levels = BuildLevels(contention, maxCovered, maxLevel, scans);
+            SyncEventInfo[] events = BuildEvents(sorted, scans, eventStarts, eventEnds, contention, rackBytes, binWidthNs,
+                rackCapacity);
 
             var untrusted = new List<string>();
             foreach (HostSeries s in sorted)
@@ -155,11 +111,6 @@ public static class RackAnalyzer
                 scan?.Dispose();
             }
 
-            ArrayPool<int>.Shared.Return(lastEventOfHost);
-            if (ordered.Length > 0)
-            {
-                ArrayPool<BurstAccumulator>.Shared.Return(ordered);
-            }
         }
     }
 
@@ -214,42 +165,59 @@ public static class RackAnalyzer
         }
     }
 
-    /// <summary>
-    /// Orders every part's bursts by start bin, then host, into <paramref name="into"/> with one stable counting sort by
-    /// start. A part records a burst when it opens, chunk by chunk and within a chunk host by host, so two bursts with
-    /// the same start (same chunk) are in host order, and the parts hold ascending host ranges in part order.
-    /// </summary>
-    private static void SortByStart(HostScan[] scans, BurstAccumulator[] into, int bins)
+    /// <summary>Runs <paramref name="body"/>(part) for every part, in parallel when more than one.</summary>
+    private static void ForEachPart(int parts, Action<int> body)
     {
-        int[] offsets = ArrayPool<int>.Shared.Rent(bins + 1);
-        try
+        if (parts == 1)
         {
-            Array.Clear(offsets, 0, bins + 1);
+            body(0);
+            return;
+        }
+
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, body);
+    }
+
+    /// <summary>
+    /// Turns every part's count of bursts starting in each bin into the index its first such burst takes in the result,
+    /// ordered by start bin, then host: bin by bin, part by part (the parts hold ascending host ranges), and within a
+    /// part in the order its bursts opened, which for one start bin is host order (a part takes bins in chunks, each
+    /// chunk host by host). Returns the number of bursts.
+    /// </summary>
+    private static int PlaceBursts(HostScan[] scans, int bins)
+    {
+        int next = 0;
+        for (int b = 0; b < bins; b++)
+        {
             foreach (HostScan scan in scans)
             {
-                foreach (ref readonly BurstAccumulator burst in scan.Bursts.Span)
-                {
-                    offsets[burst.Start + 1]++;
-                }
-            }
-
-            for (int b = 0; b < bins; b++)
-            {
-                offsets[b + 1] += offsets[b];
-            }
-
-            foreach (HostScan scan in scans)
-            {
-                foreach (ref readonly BurstAccumulator burst in scan.Bursts.Span)
-                {
-                    into[offsets[burst.Start]++] = burst;
-                }
+                int count = scan.Places[b];
+                scan.Places[b] = next;
+                next += count;
             }
         }
-        finally
+
+        return next;
+    }
+
+    /// <summary>The synchronized events' bins: the runs of c[b] ≥ k, as [start, end).</summary>
+    private static (int[] Starts, int[] Ends) FindEvents(int[] contention, int k)
+    {
+        var starts = new List<int>();
+        var ends = new List<int>();
+        for (int b = 0; b < contention.Length; b++)
         {
-            ArrayPool<int>.Shared.Return(offsets);
+            if (contention[b] >= k && (b == 0 || contention[b - 1] < k))
+            {
+                starts.Add(b);
+            }
+
+            if (contention[b] >= k && (b + 1 == contention.Length || contention[b + 1] < k))
+            {
+                ends.Add(b + 1);
+            }
         }
+
+        return (starts.ToArray(), ends.ToArray());
     }
 
     private static HostSeries[] SortAndValidate(IReadOnlyList<HostSeries> hosts)
@@ -319,8 +287,10 @@ public static class RackAnalyzer
         {
             Diff = ArrayPool<int>.Shared.Rent(bins + 1);
             RackBytes = ArrayPool<ulong>.Shared.Rent(bins);
+            Places = ArrayPool<int>.Shared.Rent(bins);
             Array.Clear(Diff, 0, bins + 1);
             Array.Clear(RackBytes, 0, bins);
+            Array.Clear(Places, 0, bins);
         }
 
         /// <summary>+1 where a burst starts, −1 where it ends; its running sum is the contention.</summary>
@@ -329,7 +299,22 @@ public static class RackAnalyzer
         /// <summary>Bytes of the part's hosts per bin.</summary>
         public ulong[] RackBytes { get; }
 
+        /// <summary>The part's bursts in the order they opened.</summary>
         public BurstBuffer Bursts { get; } = new();
+
+        /// <summary>
+        /// Per bin, the part's bursts starting in it; then (<see cref="PlaceBursts"/>) the result index of the next.
+        /// </summary>
+        public int[] Places { get; }
+
+        /// <summary>Per level L: bursts with MaxContention L, of those with CE, with retransmits, at [3L], [3L + 1], [3L + 2].</summary>
+        public int[] LevelCounts { get; private set; } = [];
+
+        /// <summary>(event, host) memberships of the part's hosts, each host's in ascending event order.</summary>
+        public PairBuffer Pairs { get; } = new();
+
+        /// <summary>Per event j, the part's member hosts' bytes, CE and retransmitted bytes at [3j], [3j + 1], [3j + 2].</summary>
+        public ulong[] EventTotals { get; private set; } = [];
 
         public void Scan(HostSeries[] sorted, int first, int end, long binWidthNs, double theta)
         {
@@ -411,6 +396,7 @@ public static class RackAnalyzer
                         inBurst = true;
                         current = new BurstAccumulator { Host = hostIndex, Start = b };
                         slot = Bursts.Reserve();
+                        Places[b]++;
                     }
 
                     current.Length++;
@@ -469,22 +455,97 @@ public static class RackAnalyzer
             Diff[burst.Start + burst.Length]--;
         }
 
+        /// <summary>
+        /// The pass over the part's bursts after the scan: each burst's contention statistics, its result at its place
+        /// in <paramref name="into"/>, the levels' counts, and the events it overlaps. A host's bursts come in start
+        /// order, so its first event ending after a burst's start only moves forward and its last mark is enough to
+        /// dedupe; on a host's first mark of an event, its bytes over the event's bins are added to the event's sums
+        /// (integer sums, so the order of addition does not change the result).
+        /// </summary>
+        public void Finish(HostSeries[] sorted, int[] contention, int maxLevel, int[] eventStarts, int[] eventEnds,
+            BurstInfo[] into, int[] firstEventOfHost, int[] lastEventOfHost)
+        {
+            int[] counts = LevelCounts = new int[3 * (maxLevel + 1)];
+            ulong[] totals = EventTotals = new ulong[3 * eventStarts.Length];
+            int[] places = Places;
+            foreach (ref readonly BurstAccumulator a in Bursts.Span)
+            {
+                int end = a.Start + a.Length;
+                int max = 0;
+                long sum = 0;
+                for (int b = a.Start; b < end; b++)
+                {
+                    int others = contention[b] - 1;
+                    sum += others;
+                    if (others > max)
+                    {
+                        max = others;
+                    }
+                }
+
+                counts[3 * max]++;
+                if (a.CeBytes > 0)
+                {
+                    counts[(3 * max) + 1]++;
+                }
+
+                if (a.RetransmitBytes > 0)
+                {
+                    counts[(3 * max) + 2]++;
+                }
+
+                HostSeries s = sorted[a.Host];
+                into[places[a.Start]++] = new BurstInfo(s.Host, a.Start, a.Length, a.Bytes, a.PeakUtilization,
+                    a.CeBytes, a.RetransmitBytes, a.PeakConnections, max, (double)sum / a.Length);
+
+                int h = a.Host;
+                int j = firstEventOfHost[h];
+                while (j < eventEnds.Length && eventEnds[j] <= a.Start)
+                {
+                    j++;
+                }
+
+                firstEventOfHost[h] = j;
+                for (; j < eventStarts.Length && eventStarts[j] < end; j++)
+                {
+                    if (lastEventOfHost[h] == j)
+                    {
+                        continue;
+                    }
+
+                    lastEventOfHost[h] = j;
+                    Pairs.Add(j, h);
+                    int last = Math.Min(eventEnds[j], s.BinsCovered);
+                    ulong bytes = 0, ce = 0, retransmit = 0;
+                    for (int b = eventStarts[j]; b < last; b++)
+                    {
+                        bytes += s.IngressBytes[b];
+                        ce += s.IngressCeBytes[b];
+                        retransmit += s.IngressRetransmitBytes[b];
+                    }
+
+                    totals[3 * j] += bytes;
+                    totals[(3 * j) + 1] += ce;
+                    totals[(3 * j) + 2] += retransmit;
+                }
+            }
+        }
+
         public void Dispose()
         {
             Bursts.Dispose();
+            Pairs.Dispose();
             ArrayPool<int>.Shared.Return(Diff);
             ArrayPool<ulong>.Shared.Return(RackBytes);
+            ArrayPool<int>.Shared.Return(Places);
         }
     }
 
     /// <param name="contention">c[b].</param>
     /// <param name="maxCovered">Bins covered by at least one host.</param>
     /// <param name="maxLevel">Largest c[b].</param>
-    /// <param name="burstCounts">
-    /// Per part (null when the part had no bursts), per level L: bursts with MaxContention L, of those with CE, with
-    /// retransmits, at [3L], [3L + 1], [3L + 2].
-    /// </param>
-    private static ContentionLevelInfo[] BuildLevels(int[] contention, int maxCovered, int maxLevel, int[]?[] burstCounts)
+    /// <param name="scans">The parts, with their bursts' <see cref="HostScan.LevelCounts"/>.</param>
+    private static ContentionLevelInfo[] BuildLevels(int[] contention, int maxCovered, int maxLevel, HostScan[] scans)
     {
         var bins = new int[maxLevel + 1];
         var counts = new int[3 * (maxLevel + 1)];
@@ -495,12 +556,9 @@ public static class RackAnalyzer
             bins[contention[b]]++;
         }
 
-        foreach (int[]? part in burstCounts)
+        foreach (HostScan part in scans)
         {
-            if (part is not null)
-            {
-                Add(counts, part, 0, counts.Length);
-            }
+            Add(counts, part.LevelCounts, 0, counts.Length);
         }
 
         var levels = new ContentionLevelInfo[maxLevel + 1];
@@ -514,135 +572,64 @@ public static class RackAnalyzer
         return levels;
     }
 
-    private static SyncEventInfo[] BuildEvents(HostSeries[] sorted, ReadOnlySpan<BurstAccumulator> bursts, int[] contention,
-        ulong[] rackBytes, long binWidthNs, int k, double rackCapacity, int[] lastEventOfHost, int parts)
+    private static SyncEventInfo[] BuildEvents(HostSeries[] sorted, HostScan[] scans, int[] starts, int[] ends,
+        int[] contention, ulong[] rackBytes, long binWidthNs, double rackCapacity)
     {
-        // Runs of c[b] >= k.
-        var starts = new List<int>();
-        var ends = new List<int>();
-        for (int b = 0; b < contention.Length; b++)
-        {
-            if (contention[b] >= k && (b == 0 || contention[b - 1] < k))
-            {
-                starts.Add(b);
-            }
-
-            if (contention[b] >= k && (b + 1 == contention.Length || contention[b + 1] < k))
-            {
-                ends.Add(b + 1);
-            }
-        }
-
-        if (starts.Count == 0)
+        if (starts.Length == 0)
         {
             return [];
         }
 
-        // Hosts per event: each burst marks the events it overlaps, one (event, host) pair per membership. Bursts are
-        // sorted by start, so one host's bursts arrive in order and mark events in non-decreasing order: the last mark
-        // is enough to dedupe.
-        Array.Fill(lastEventOfHost, -1, 0, sorted.Length);
+        // The memberships by host (a host's are in one part, in ascending event order), then by event from those, so
+        // that each event's hosts come in ascending order.
         int[] eventsOfHostCount = new int[sorted.Length + 1];
-        int[] hostsOfEventCount = new int[starts.Count + 1];
-        var pairs = new PairBuffer();
-        try
+        int[] hostsOfEventCount = new int[starts.Length + 1];
+        int marks = 0;
+        foreach (HostScan scan in scans)
         {
-            int firstEvent = 0;
-            foreach (ref readonly BurstAccumulator burst in bursts)
+            ReadOnlySpan<int> pairEvent = scan.Pairs.Events, pairHost = scan.Pairs.Hosts;
+            for (int m = 0; m < pairEvent.Length; m++)
             {
-                // Bursts come in start order, so the first event ending after a burst's start only moves forward.
-                while (firstEvent < ends.Count && ends[firstEvent] <= burst.Start)
-                {
-                    firstEvent++;
-                }
-
-                int burstEnd = burst.Start + burst.Length;
-                for (int j = firstEvent; j < starts.Count && starts[j] < burstEnd; j++)
-                {
-                    if (lastEventOfHost[burst.Host] != j)
-                    {
-                        lastEventOfHost[burst.Host] = j;
-                        pairs.Add(j, burst.Host);
-                        eventsOfHostCount[burst.Host + 1]++;
-                        hostsOfEventCount[j + 1]++;
-                    }
-                }
+                eventsOfHostCount[pairHost[m] + 1]++;
+                hostsOfEventCount[pairEvent[m] + 1]++;
             }
 
-            // The membership by host, each host's events in ascending order (a host's pairs come in event order), so
-            // that summing a host's bins over its events reads its series front to back (by event, every member's
-            // series in turn, it missed the cache); then by event from it, each event's hosts in ascending order.
-            for (int h = 0; h < sorted.Length; h++)
-            {
-                eventsOfHostCount[h + 1] += eventsOfHostCount[h];
-            }
+            marks += pairEvent.Length;
+        }
 
-            for (int j = 0; j < starts.Count; j++)
-            {
-                hostsOfEventCount[j + 1] += hostsOfEventCount[j];
-            }
+        for (int h = 0; h < sorted.Length; h++)
+        {
+            eventsOfHostCount[h + 1] += eventsOfHostCount[h];
+        }
 
-            int[] eventsOfHost = new int[pairs.Count];
-            int[] fill = (int[])eventsOfHostCount.Clone();
-            ReadOnlySpan<int> pairEvent = pairs.Events, pairHost = pairs.Hosts;
+        for (int j = 0; j < starts.Length; j++)
+        {
+            hostsOfEventCount[j + 1] += hostsOfEventCount[j];
+        }
+
+        int[] eventsOfHost = new int[marks];
+        int[] fill = (int[])eventsOfHostCount.Clone();
+        foreach (HostScan scan in scans)
+        {
+            ReadOnlySpan<int> pairEvent = scan.Pairs.Events, pairHost = scan.Pairs.Hosts;
             for (int m = 0; m < pairEvent.Length; m++)
             {
                 eventsOfHost[fill[pairHost[m]]++] = pairEvent[m];
             }
-
-            int[] hostsOfEvent = new int[pairs.Count];
-            fill = (int[])hostsOfEventCount.Clone();
-            for (int h = 0; h < sorted.Length; h++)
-            {
-                for (int m = eventsOfHostCount[h]; m < eventsOfHostCount[h + 1]; m++)
-                {
-                    hostsOfEvent[fill[eventsOfHost[m]]++] = h;
-                }
-            }
-
-            return SumEvents(sorted, starts, ends, eventsOfHost, eventsOfHostCount, hostsOfEvent, hostsOfEventCount,
-                contention, rackBytes, binWidthNs, rackCapacity, parts);
         }
-        finally
-        {
-            pairs.Dispose();
-        }
-    }
 
-    private static SyncEventInfo[] SumEvents(HostSeries[] sorted, List<int> starts, List<int> ends, int[] eventsOfHost,
-        int[] eventsOfHostCount, int[] hostsOfEvent, int[] hostsOfEventCount, int[] contention, ulong[] rackBytes,
-        long binWidthNs, double rackCapacity, int parts)
-    {
-        // Each event's bytes, CE and retransmitted bytes over its member hosts and bins. Hosts are split into
-        // contiguous ranges; each range sums into its own totals (integer sums, so the order of addition does not
-        // change the result).
-        var totals = new ulong[parts, starts.Count, 3];
-        ForEachRange(parts, sorted.Length, (part, from, to) =>
+        int[] hostsOfEvent = new int[marks];
+        fill = (int[])hostsOfEventCount.Clone();
+        for (int h = 0; h < sorted.Length; h++)
         {
-            for (int h = from; h < to; h++)
+            for (int m = eventsOfHostCount[h]; m < eventsOfHostCount[h + 1]; m++)
             {
-                HostSeries s = sorted[h];
-                for (int m = eventsOfHostCount[h]; m < eventsOfHostCount[h + 1]; m++)
-                {
-                    int j = eventsOfHost[m];
-                    int last = Math.Min(ends[j], s.BinsCovered);
-                    ulong bytes = 0, ce = 0, retransmit = 0;
-                    for (int b = starts[j]; b < last; b++)
-                    {
-                        bytes += s.IngressBytes[b];
-                        ce += s.IngressCeBytes[b];
-                        retransmit += s.IngressRetransmitBytes[b];
-                    }
-
-                    totals[part, j, 0] += bytes;
-                    totals[part, j, 1] += ce;
-                    totals[part, j, 2] += retransmit;
-                }
+                hostsOfEvent[fill[eventsOfHost[m]]++] = h;
             }
-        });
+        }
 
         double bitsPerSecondPerByte = 8e9 / binWidthNs;
-        var events = new SyncEventInfo[starts.Count];
+        var events = new SyncEventInfo[starts.Length];
         for (int j = 0; j < events.Length; j++)
         {
             int start = starts[j];
@@ -654,11 +641,11 @@ public static class RackAnalyzer
             }
 
             ulong bytes = 0, ce = 0, retransmit = 0;
-            for (int p = 0; p < parts; p++)
+            foreach (HostScan scan in scans)
             {
-                bytes += totals[p, j, 0];
-                ce += totals[p, j, 1];
-                retransmit += totals[p, j, 2];
+                bytes += scan.EventTotals[3 * j];
+                ce += scan.EventTotals[(3 * j) + 1];
+                retransmit += scan.EventTotals[(3 * j) + 2];
             }
 
             ulong peakRackBytes = 0;
