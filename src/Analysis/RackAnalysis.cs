@@ -23,7 +23,8 @@ public sealed record RackAnalysis(
 
 /// <summary>
 /// A maximal run of one host's bins with utilization ≥ θ. A value (a struct): a large rack has hundreds of thousands of
-/// bursts, and as objects their allocation and the collections it set off were a third of the analysis.
+/// bursts, and as objects their allocation and the collections it set off were about a fifth of the analysis
+/// (92 hosts × 200,000 bins, one thread).
 /// </summary>
 /// <param name="Host">Host name.</param>
 /// <param name="StartBin">First bin of the burst.</param>

@@ -313,8 +313,6 @@ public static class RackAnalyzer
         /// <summary>(event, host) memberships of the part's hosts, each host's in ascending event order.</summary>
         public PairBuffer Pairs { get; } = new();
 
-        /// <summary>Per event j, the part's member hosts' bytes, CE and retransmitted bytes at [3j], [3j + 1], [3j + 2].</summary>
-        public ulong[] EventTotals { get; private set; } = [];
 
         public void Scan(HostSeries[] sorted, int first, int end, long binWidthNs, double theta)
         {
@@ -457,16 +455,14 @@ public static class RackAnalyzer
 
         /// <summary>
         /// The pass over the part's bursts after the scan: each burst's contention statistics, its result at its place
-        /// in <paramref name="into"/>, the levels' counts, and the events it overlaps. A host's bursts come in start
-        /// order, so its first event ending after a burst's start only moves forward and its last mark is enough to
-        /// dedupe; on a host's first mark of an event, its bytes over the event's bins are added to the event's sums
-        /// (integer sums, so the order of addition does not change the result).
+        /// in <paramref name="into"/>, the levels' counts, and the events it overlaps (its host's membership). A host's
+        /// bursts come in start order, so its first event ending after a burst's start only moves forward and its last
+        /// mark is enough to dedupe.
         /// </summary>
         public void Finish(HostSeries[] sorted, int[] contention, int maxLevel, int[] eventStarts, int[] eventEnds,
             BurstInfo[] into, int[] firstEventOfHost, int[] lastEventOfHost)
         {
             int[] counts = LevelCounts = new int[3 * (maxLevel + 1)];
-            ulong[] totals = EventTotals = new ulong[3 * eventStarts.Length];
             int[] places = Places;
             foreach (ref readonly BurstAccumulator a in Bursts.Span)
             {
@@ -515,18 +511,6 @@ public static class RackAnalyzer
 
                     lastEventOfHost[h] = j;
                     Pairs.Add(j, h);
-                    int last = Math.Min(eventEnds[j], s.BinsCovered);
-                    ulong bytes = 0, ce = 0, retransmit = 0;
-                    for (int b = eventStarts[j]; b < last; b++)
-                    {
-                        bytes += s.IngressBytes[b];
-                        ce += s.IngressCeBytes[b];
-                        retransmit += s.IngressRetransmitBytes[b];
-                    }
-
-                    totals[3 * j] += bytes;
-                    totals[(3 * j) + 1] += ce;
-                    totals[(3 * j) + 2] += retransmit;
                 }
             }
         }
@@ -628,6 +612,35 @@ public static class RackAnalyzer
             }
         }
 
+        // Each event's bytes, CE and retransmitted bytes over its member hosts and bins, host by host (each host's
+        // events in ascending order, so its series is read front to back), the hosts in one contiguous range per part;
+        // each part sums into its own totals (integer sums, so the order of addition does not change the result).
+        var totals = new ulong[]?[scans.Length];
+        ForEachRange(scans.Length, sorted.Length, (part, from, to) =>
+        {
+            ulong[] sums = totals[part] = new ulong[3 * starts.Length];
+            for (int h = from; h < to; h++)
+            {
+                HostSeries s = sorted[h];
+                for (int m = eventsOfHostCount[h]; m < eventsOfHostCount[h + 1]; m++)
+                {
+                    int j = eventsOfHost[m];
+                    int last = Math.Min(ends[j], s.BinsCovered);
+                    ulong bytes = 0, ce = 0, retransmit = 0;
+                    for (int b = starts[j]; b < last; b++)
+                    {
+                        bytes += s.IngressBytes[b];
+                        ce += s.IngressCeBytes[b];
+                        retransmit += s.IngressRetransmitBytes[b];
+                    }
+
+                    sums[3 * j] += bytes;
+                    sums[(3 * j) + 1] += ce;
+                    sums[(3 * j) + 2] += retransmit;
+                }
+            }
+        });
+
         double bitsPerSecondPerByte = 8e9 / binWidthNs;
         var events = new SyncEventInfo[starts.Length];
         for (int j = 0; j < events.Length; j++)
@@ -641,11 +654,16 @@ public static class RackAnalyzer
             }
 
             ulong bytes = 0, ce = 0, retransmit = 0;
-            foreach (HostScan scan in scans)
+            foreach (ulong[]? part in totals)
             {
-                bytes += scan.EventTotals[3 * j];
-                ce += scan.EventTotals[(3 * j) + 1];
-                retransmit += scan.EventTotals[(3 * j) + 2];
+                if (part is null)
+                {
+                    continue;
+                }
+
+                bytes += part[3 * j];
+                ce += part[(3 * j) + 1];
+                retransmit += part[(3 * j) + 2];
             }
 
             ulong peakRackBytes = 0;
