@@ -207,7 +207,8 @@ static __always_inline void ms_ring_sketch_set(__u64 bin, __u32 sketch_bit, bool
 
 /* What the parser learned about one packet. */
 struct ms_pkt {
-	struct ms_flow_key key;
+	struct ms_flow_key key;  /* family and proto always; addresses and ports of IPv6 flows only */
+	struct ms_flow_key4 key4; /* IPv4 flows: the canonical key, built straight from the headers */
 	__u8 dir;        /* 0 when the packet goes lo->hi in the canonical key */
 	__u8 ce;
 	__u8 is_tcp;
@@ -486,6 +487,19 @@ static __always_inline enum ms_parse_result ms_parse(struct __sk_buff *skb, bool
 		ms_stat_not_parsed();
 
 	p->hdr_len = c.off;
+	if (p->key.family == 4) {
+		/* One word per address: the order ms_canonicalize would give, without the 40-byte key. */
+		bool src_first = src[0] < dst[0] || (src[0] == dst[0] && sport <= dport);
+
+		p->key4.addr_lo = src_first ? src[0] : dst[0];
+		p->key4.addr_hi = src_first ? dst[0] : src[0];
+		p->key4.port_lo = src_first ? sport : dport;
+		p->key4.port_hi = src_first ? dport : sport;
+		p->key4.proto = p->key.proto;
+		p->dir = src_first ? 0 : 1;
+		p->remote[0] = ingress ? src[0] : dst[0];
+		return MS_PARSED;
+	}
 	__builtin_memcpy(p->remote, ingress ? src : dst, 16);
 	ms_canonicalize(p, src, sport, dst, dport);
 	return MS_PARSED;
@@ -553,14 +567,8 @@ static __always_inline struct ms_flow *ms_flow_lookup(const struct ms_pkt *p, co
 
 static __always_inline struct ms_flow *ms_flow_get(struct ms_pkt *p, const struct ms_config *cfg)
 {
-	struct ms_flow_key4 k4 = {
-		.addr_lo = p->key.addr_lo[0],
-		.addr_hi = p->key.addr_hi[0],
-		.port_lo = p->key.port_lo,
-		.port_hi = p->key.port_hi,
-		.proto = p->key.proto,
-	};
-	struct ms_flow *f = ms_flow_lookup(p, &k4);
+	const struct ms_flow_key4 *k4 = &p->key4;
+	struct ms_flow *f = ms_flow_lookup(p, k4);
 
 	if (f) {
 		if (f->prefix_gen != cfg->prefix_gen)
@@ -570,7 +578,16 @@ static __always_inline struct ms_flow *ms_flow_get(struct ms_pkt *p, const struc
 
 	struct ms_flow nf = {};
 
-	/* The sketch bit comes from the full canonical key whatever table holds the flow. */
+	/*
+	 * The sketch bit comes from the full canonical key whatever table holds the flow: an IPv4
+	 * flow's is its short key widened (the other address words are zero), built only here.
+	 */
+	if (p->key.family == 4) {
+		p->key.addr_lo[0] = k4->addr_lo;
+		p->key.addr_hi[0] = k4->addr_hi;
+		p->key.port_lo = k4->port_lo;
+		p->key.port_hi = k4->port_hi;
+	}
 	nf.sketch_bit = ms_flow_hash(&p->key) & (MS_SKETCH_BITS - 1);
 	nf.prefix_gen = cfg->prefix_gen;
 	__u32 region;
@@ -579,10 +596,10 @@ static __always_inline struct ms_flow *ms_flow_get(struct ms_pkt *p, const struc
 		nf.region = region;
 		nf.region_src = MS_REGION_SRC_PREFIX;
 	}
-	long err = p->key.family == 4 ? bpf_map_update_elem(&ms_flows4, &k4, &nf, BPF_NOEXIST)
+	long err = p->key.family == 4 ? bpf_map_update_elem(&ms_flows4, k4, &nf, BPF_NOEXIST)
 				      : bpf_map_update_elem(&ms_flows, &p->key, &nf, BPF_NOEXIST);
 
-	f = ms_flow_lookup(p, &k4);
+	f = ms_flow_lookup(p, k4);
 	if (err && !f) {
 		__u32 k = ms_zero_key();
 		struct ms_stats *s = bpf_map_lookup_elem(&ms_stats, &k);

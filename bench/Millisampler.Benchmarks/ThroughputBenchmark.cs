@@ -26,7 +26,9 @@ public static class ThroughputBenchmark
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    private static readonly string[] Configurations = ["nothing attached", "attached, disarmed", "armed, 1 ms bins", "tcpdump -s 96"];
+    private const string FloorConfiguration = "floor: clock + one lookup";
+
+    private static string[] Configurations = ["nothing attached", "attached, disarmed", "armed, 1 ms bins", "tcpdump -s 96"];
 
     private sealed record Workload(string Name, bool Offloads, bool Udp, string Unit);
 
@@ -52,6 +54,14 @@ public static class ThroughputBenchmark
         int seconds = ArgInt(args, "--seconds", 4);
         string prefix = ArgString(args, "--prefix", "ms-tp-");
         string only = ArgString(args, "--workloads", "all");
+
+        // --floor adds a fifth configuration: a test fixture that only reads the clock and does one LRU lookup per
+        // packet (bpf/test/clock_cost.bpf.c, ms_test_floor), attached where the sampler is. What it costs live is what
+        // any per-flow design pays on this machine; what "armed" costs beyond it is ours.
+        if (args.Contains("--floor"))
+        {
+            Configurations = [.. Configurations, FloorConfiguration];
+        }
         if (!File.Exists("/usr/bin/iperf3") && !File.Exists("/usr/local/bin/iperf3"))
         {
             Console.Error.WriteLine("throughput: iperf3 is not installed (scripts/setup.sh installs it).");
@@ -143,8 +153,25 @@ public static class ThroughputBenchmark
         KernelSampler? tx = null, rx = null;
         Process? dump = null;
         int statsFd = -1;
+        var floor = new List<IDisposable>();
+        (int In, int Out) floorFds = (-1, -1);
         try
         {
+            if (config == FloorConfiguration)
+            {
+                // One fixture object per hook, attached as the sampler's programs are (tcx, both ends, both directions).
+                foreach (var (ns, direction) in new[] { (names[1], HookDirection.Ingress), (names[0], HookDirection.Egress), (names[1], HookDirection.Egress), (names[0], HookDirection.Ingress) })
+                {
+                    var obj = BpfObject.Open(File.ReadAllBytes(FloorObjectPath()), "clock_cost");
+                    floor.Add(obj);
+                    obj.Load();
+                    int fd = obj.ProgramFd("ms_test_floor");
+                    floor.Add(NetNs.Run(ns, () => HookAttachment.Attach("eth0", fd, direction, AttachMode.Tcx, 1)));
+                    floorFds = floorFds.In < 0 ? (fd, -1) : floorFds.Out < 0 ? (floorFds.In, fd) : floorFds;
+                }
+                statsFd = LibBpf.EnableStats(LibBpf.StatsRunTime);
+            }
+
             if (config is "attached, disarmed" or "armed, 1 ms bins")
             {
                 var opts = new KernelSamplerOptions { Interfaces = ["eth0"], Load = new SamplerLoadOptions { MaxBins = (uint)(seconds * 1000 + 3000) } };
@@ -168,7 +195,9 @@ public static class ThroughputBenchmark
                 await Task.Delay(500);
             }
 
-            var before = rx is null ? default : (Stats(rx.Object.IngressProgramFd), Stats(tx!.Object.EgressProgramFd));
+            // "in": the receiver's ingress (the data arriving), "out": the sender's egress (the data leaving).
+            (int In, int Out)? measured = rx is not null ? (rx.Object.IngressProgramFd, tx!.Object.EgressProgramFd) : floorFds.In >= 0 ? floorFds : null;
+            var before = measured is { } m0 ? (Stats(m0.In), Stats(m0.Out)) : default;
             var sw = Stopwatch.StartNew();
             string[] client = w.Udp
                 ? ["iperf3", "-c", "198.18.0.2", "-u", "-b", "0", "-l", "64", "-t", seconds.ToString(Inv), "-J"]
@@ -176,9 +205,9 @@ public static class ThroughputBenchmark
             var r = await lab.ExecAsync(names[0], client, timeout: TimeSpan.FromSeconds(seconds + 30));
             double wall = sw.Elapsed.TotalSeconds;
             (double, double, double)? bpf = null;
-            if (rx is not null)
+            if (measured is { } m1)
             {
-                var after = (Stats(rx.Object.IngressProgramFd), Stats(tx!.Object.EgressProgramFd));
+                var after = (Stats(m1.In), Stats(m1.Out));
                 ulong inRuns = after.Item1.Runs - before.Item1.Runs, outRuns = after.Item2.Runs - before.Item2.Runs;
                 ulong ns = after.Item1.RunNs - before.Item1.RunNs + after.Item2.RunNs - before.Item2.RunNs;
                 bpf = ((after.Item1.RunNs - before.Item1.RunNs) / (double)Math.Max(1, inRuns),
@@ -195,6 +224,12 @@ public static class ThroughputBenchmark
             }
             tx?.Dispose();
             rx?.Dispose();
+
+            // Links before their objects.
+            for (int i = floor.Count - 1; i >= 0; i--)
+            {
+                floor[i].Dispose();
+            }
             if (dump is not null)
             {
                 dump.Kill();
@@ -255,7 +290,7 @@ public static class ThroughputBenchmark
         Console.WriteLine();
         Console.WriteLine("| state | " + string.Join(" | ", workloads.Select(w => w.Name)) + " |");
         Console.WriteLine("|---|" + string.Concat(workloads.Select(_ => "---|")));
-        foreach (var config in Configurations.Skip(1).Take(2))
+        foreach (var config in Configurations.Where(c => c is "attached, disarmed" or "armed, 1 ms bins" or FloorConfiguration))
         {
             var cells = workloads.Select(w =>
             {
@@ -264,6 +299,19 @@ public static class ThroughputBenchmark
             });
             Console.WriteLine($"| {config} | " + string.Join(" | ", cells) + " |");
         }
+    }
+
+    private static string FloorObjectPath()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Millisampler.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir is null
+            ? throw new InvalidOperationException("--floor: run from inside the checkout (it loads bpf/out/test/clock_cost.bpf.o)")
+            : Path.Combine(dir.FullName, "bpf", "out", "test", "clock_cost.bpf.o");
     }
 
     private static int ArgInt(string[] args, string name, int fallback)
