@@ -105,6 +105,30 @@ public class RackAnalyzerPropertyTests
         Assert.Equal(rack.Max(h => (int?)h.BinsCovered) ?? 0, r.ContentionLevels.Sum(l => l.Bins));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Analyze_RackLargeEnoughToSplit_MatchesNaiveBinByBinDefinition(int seed)
+    {
+        // Over two million host-bins, so the scan splits (3 uneven parts on any machine), and each part places its own
+        // bursts, counts its levels and marks its hosts' events.
+        var rng = new Random(seed);
+        HostSeries[] rack = TestRacks.Random(rng, hosts: 110, bins: 20_000, partial: true);
+        var options = new AnalysisOptions(0.3 + rng.NextDouble() * 0.7, rng.Next(2, 6), MaxParallelism: 3);
+
+        RackAnalysis r = RackAnalyzer.Analyze(rack, TestRacks.BinWidthNs, options);
+
+        Naive expected = Naive.Analyze(rack, TestRacks.BinWidthNs, options);
+        Assert.NotEmpty(r.Events);
+        Assert.Equal(expected.Contention, r.Contention);
+        Assert.Equal(expected.Bursts, r.Bursts.Select(b => (b.Host, b.StartBin, b.LengthBins, b.MaxContention)));
+        Assert.Equal(expected.Events, r.Events.Select(e => (e.StartBin, e.LengthBins, string.Join(",", e.Hosts))));
+        Assert.Equal(expected.BurstSums, r.Bursts.Select(b => (b.Bytes, b.CeBytes, b.RetransmitBytes)));
+        Assert.Equal(expected.EventSums, r.Events.Select(e => (e.Bytes, e.CeBytes, e.RetransmitBytes, e.PeakRackIngressBitsPerSecond)));
+        Assert.Equal(r.Bursts.Count, r.ContentionLevels.Sum(l => l.Bursts));
+        Assert.Equal(r.Bursts.Count(b => b.CeBytes > 0), r.ContentionLevels.Sum(l => l.BurstsWithCe));
+    }
+
     internal static void AssertSameAnalysis(RackAnalysis a, RackAnalysis b)
     {
         Assert.Equal(a.Bins, b.Bins);
