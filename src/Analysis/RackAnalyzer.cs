@@ -32,6 +32,7 @@ public static class RackAnalyzer
         // Hosts are scanned in parallel parts, each with its own scratch (pooled); the parts are summed after.
         int parts = PartCount(options.MaxParallelism, sorted.Length, bins);
         var scans = new HostScan[parts];
+        int[] eventAfter = ArrayPool<int>.Shared.Rent(Math.Max(1, bins));
         try
         {
             for (int p = 0; p < parts; p++)
@@ -75,18 +76,17 @@ public static class RackAnalyzer
                 maxLevel = Math.Max(maxLevel, running);
             }
 
-            (int[] eventStarts, int[] eventEnds) = FindEvents(contention, options.EventMinHosts);
+            (int[] eventStarts, int[] eventEnds) = FindEvents(contention, options.EventMinHosts, eventAfter);
 
             // Where each part's bursts go in the order callers get (start bin, then host name; host indices follow name
             // order); then one pass per part over its bursts, in parallel: their contention statistics and results,
             // the levels' counts, and the events each marks as its host's (with that host's sums over the event).
             int burstCount = PlaceBursts(scans, bins);
             var burstInfos = new BurstInfo[burstCount];
-            var firstEventOfHost = new int[sorted.Length];
             var lastEventOfHost = new int[sorted.Length];
             Array.Fill(lastEventOfHost, -1);
-            ForEachPart(parts, p => scans[p].Finish(sorted, contention, maxLevel, eventStarts, eventEnds, burstInfos,
-                firstEventOfHost, lastEventOfHost));
+            ForEachPart(parts, p => scans[p].Finish(sorted, contention, maxLevel, eventStarts, eventEnds, eventAfter,
+                burstInfos, lastEventOfHost));
 
             ContentionLevelInfo[] levels = BuildLevels(contention, maxCovered, maxLevel, scans);
             SyncEventInfo[] events = BuildEvents(sorted, scans, eventStarts, eventEnds, contention, rackBytes, binWidthNs,
@@ -110,6 +110,8 @@ public static class RackAnalyzer
             {
                 scan?.Dispose();
             }
+
+            ArrayPool<int>.Shared.Return(eventAfter);
 
         }
     }
@@ -199,8 +201,11 @@ public static class RackAnalyzer
         return next;
     }
 
-    /// <summary>The synchronized events' bins: the runs of c[b] ≥ k, as [start, end).</summary>
-    private static (int[] Starts, int[] Ends) FindEvents(int[] contention, int k)
+    /// <summary>
+    /// The synchronized events' bins: the runs of c[b] ≥ k, as [start, end); and in <paramref name="eventAfter"/>[b]
+    /// the first event ending after bin b (the event count when none), so that a burst finds its first event at once.
+    /// </summary>
+    private static (int[] Starts, int[] Ends) FindEvents(int[] contention, int k, int[] eventAfter)
     {
         var starts = new List<int>();
         var ends = new List<int>();
@@ -215,6 +220,17 @@ public static class RackAnalyzer
             {
                 ends.Add(b + 1);
             }
+        }
+
+        int j = 0;
+        for (int b = 0; b < contention.Length; b++)
+        {
+            while (j < ends.Count && ends[j] <= b)
+            {
+                j++;
+            }
+
+            eventAfter[b] = j;
         }
 
         return (starts.ToArray(), ends.ToArray());
@@ -456,11 +472,10 @@ public static class RackAnalyzer
         /// <summary>
         /// The pass over the part's bursts after the scan: each burst's contention statistics, its result at its place
         /// in <paramref name="into"/>, the levels' counts, and the events it overlaps (its host's membership). A host's
-        /// bursts come in start order, so its first event ending after a burst's start only moves forward and its last
-        /// mark is enough to dedupe.
+        /// bursts come in start order and mark events in non-decreasing order, so its last mark is enough to dedupe.
         /// </summary>
         public void Finish(HostSeries[] sorted, int[] contention, int maxLevel, int[] eventStarts, int[] eventEnds,
-            BurstInfo[] into, int[] firstEventOfHost, int[] lastEventOfHost)
+            int[] eventAfter, BurstInfo[] into, int[] lastEventOfHost)
         {
             int[] counts = LevelCounts = new int[3 * (maxLevel + 1)];
             int[] places = Places;
@@ -495,14 +510,7 @@ public static class RackAnalyzer
                     a.CeBytes, a.RetransmitBytes, a.PeakConnections, max, (double)sum / a.Length);
 
                 int h = a.Host;
-                int j = firstEventOfHost[h];
-                while (j < eventEnds.Length && eventEnds[j] <= a.Start)
-                {
-                    j++;
-                }
-
-                firstEventOfHost[h] = j;
-                for (; j < eventStarts.Length && eventStarts[j] < end; j++)
+                for (int j = eventAfter[a.Start]; j < eventStarts.Length && eventStarts[j] < end; j++)
                 {
                     if (lastEventOfHost[h] == j)
                     {
