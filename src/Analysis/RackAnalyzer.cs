@@ -33,6 +33,7 @@ public static class RackAnalyzer
         int parts = PartCount(options.MaxParallelism, sorted.Length, bins);
         var scans = new HostScan[parts];
         int[] eventAfter = ArrayPool<int>.Shared.Rent(Math.Max(1, bins));
+        long[] order = [];
         try
         {
             for (int p = 0; p < parts; p++)
@@ -79,16 +80,23 @@ public static class RackAnalyzer
             (int[] eventStarts, int[] eventEnds) = FindEvents(contention, options.EventMinHosts, eventAfter);
 
             // Where each part's bursts go in the order callers get (start bin, then host name; host indices follow name
-            // order); then one pass per part over its bursts, in parallel: their contention statistics and results,
-            // the levels' counts, and the events each marks as its host's (with that host's sums over the event).
+            // order); then one pass per part over its bursts, in parallel, that notes each burst's part and index at its
+            // place and marks the events it overlaps as its host's.
             int burstCount = PlaceBursts(scans, bins);
-            var burstInfos = new BurstInfo[burstCount];
+            order = ArrayPool<long>.Shared.Rent(Math.Max(1, burstCount));
             var lastEventOfHost = new int[sorted.Length];
             Array.Fill(lastEventOfHost, -1);
-            ForEachPart(parts, p => scans[p].Finish(sorted, contention, maxLevel, eventStarts, eventEnds, eventAfter,
-                burstInfos, lastEventOfHost));
+            long[] orderOf = order;
+            ForEachPart(parts, p => scans[p].Place(p, orderOf, eventStarts, eventAfter, lastEventOfHost));
 
-            ContentionLevelInfo[] levels = BuildLevels(contention, maxCovered, maxLevel, scans);
+            // The results in that order, in parallel ranges (written front to back: written at their places from the
+            // parts' order, they cost twice as much), with their contention statistics and the levels' counts.
+            var burstInfos = new BurstInfo[burstCount];
+            var levelCounts = new int[]?[parts];
+            ForEachRange(parts, burstCount, (range, from, to) =>
+                levelCounts[range] = BuildBursts(sorted, scans, orderOf, contention, maxLevel, burstInfos, from, to));
+
+            ContentionLevelInfo[] levels = BuildLevels(contention, maxCovered, maxLevel, levelCounts);
             SyncEventInfo[] events = BuildEvents(sorted, scans, eventStarts, eventEnds, contention, rackBytes, binWidthNs,
                 rackCapacity);
 
@@ -112,6 +120,10 @@ public static class RackAnalyzer
             }
 
             ArrayPool<int>.Shared.Return(eventAfter);
+            if (order.Length > 0)
+            {
+                ArrayPool<long>.Shared.Return(order);
+            }
 
         }
     }
@@ -323,8 +335,6 @@ public static class RackAnalyzer
         /// </summary>
         public int[] Places { get; }
 
-        /// <summary>Per level L: bursts with MaxContention L, of those with CE, with retransmits, at [3L], [3L + 1], [3L + 2].</summary>
-        public int[] LevelCounts { get; private set; } = [];
 
         /// <summary>(event, host) memberships of the part's hosts, each host's in ascending event order.</summary>
         public PairBuffer Pairs { get; } = new();
@@ -470,55 +480,28 @@ public static class RackAnalyzer
         }
 
         /// <summary>
-        /// The pass over the part's bursts after the scan: each burst's contention statistics, its result at its place
-        /// in <paramref name="into"/>, the levels' counts, and the events it overlaps (its host's membership). A host's
+        /// The pass over the part's bursts after the scan: notes each burst's part and index at its place in
+        /// <paramref name="order"/> (part in the high 32 bits), and marks the events it overlaps as its host's. A host's
         /// bursts come in start order and mark events in non-decreasing order, so its last mark is enough to dedupe.
         /// </summary>
-        public void Finish(HostSeries[] sorted, int[] contention, int maxLevel, int[] eventStarts, int[] eventEnds,
-            int[] eventAfter, BurstInfo[] into, int[] lastEventOfHost)
+        public void Place(int part, long[] order, int[] eventStarts, int[] eventAfter, int[] lastEventOfHost)
         {
-            int[] counts = LevelCounts = new int[3 * (maxLevel + 1)];
             int[] places = Places;
-            foreach (ref readonly BurstAccumulator a in Bursts.Span)
+            ReadOnlySpan<BurstAccumulator> bursts = Bursts.Span;
+            for (int i = 0; i < bursts.Length; i++)
             {
-                int end = a.Start + a.Length;
-                int max = 0;
-                long sum = 0;
-                for (int b = a.Start; b < end; b++)
-                {
-                    int others = contention[b] - 1;
-                    sum += others;
-                    if (others > max)
-                    {
-                        max = others;
-                    }
-                }
-
-                counts[3 * max]++;
-                if (a.CeBytes > 0)
-                {
-                    counts[(3 * max) + 1]++;
-                }
-
-                if (a.RetransmitBytes > 0)
-                {
-                    counts[(3 * max) + 2]++;
-                }
-
-                HostSeries s = sorted[a.Host];
-                into[places[a.Start]++] = new BurstInfo(s.Host, a.Start, a.Length, a.Bytes, a.PeakUtilization,
-                    a.CeBytes, a.RetransmitBytes, a.PeakConnections, max, (double)sum / a.Length);
+                ref readonly BurstAccumulator a = ref bursts[i];
+                order[places[a.Start]++] = ((long)part << 32) | (uint)i;
 
                 int h = a.Host;
+                int end = a.Start + a.Length;
                 for (int j = eventAfter[a.Start]; j < eventStarts.Length && eventStarts[j] < end; j++)
                 {
-                    if (lastEventOfHost[h] == j)
+                    if (lastEventOfHost[h] != j)
                     {
-                        continue;
+                        lastEventOfHost[h] = j;
+                        Pairs.Add(j, h);
                     }
-
-                    lastEventOfHost[h] = j;
-                    Pairs.Add(j, h);
                 }
             }
         }
@@ -533,11 +516,57 @@ public static class RackAnalyzer
         }
     }
 
+    /// <summary>
+    /// The results [<paramref name="from"/>, <paramref name="to"/>) of <paramref name="order"/>, each with its
+    /// contention statistics; returns the range's count of bursts per level (see <see cref="BuildLevels"/>).
+    /// </summary>
+    private static int[] BuildBursts(HostSeries[] sorted, HostScan[] scans, long[] order, int[] contention, int maxLevel,
+        BurstInfo[] into, int from, int to)
+    {
+        int[] counts = new int[3 * (maxLevel + 1)];
+        for (int r = from; r < to; r++)
+        {
+            long key = order[r];
+            ref readonly BurstAccumulator a = ref scans[(int)(key >> 32)].Bursts[(int)key];
+            int end = a.Start + a.Length;
+            int max = 0;
+            long sum = 0;
+            for (int b = a.Start; b < end; b++)
+            {
+                int others = contention[b] - 1;
+                sum += others;
+                if (others > max)
+                {
+                    max = others;
+                }
+            }
+
+            counts[3 * max]++;
+            if (a.CeBytes > 0)
+            {
+                counts[(3 * max) + 1]++;
+            }
+
+            if (a.RetransmitBytes > 0)
+            {
+                counts[(3 * max) + 2]++;
+            }
+
+            into[r] = new BurstInfo(sorted[a.Host].Host, a.Start, a.Length, a.Bytes, a.PeakUtilization, a.CeBytes,
+                a.RetransmitBytes, a.PeakConnections, max, (double)sum / a.Length);
+        }
+
+        return counts;
+    }
+
     /// <param name="contention">c[b].</param>
     /// <param name="maxCovered">Bins covered by at least one host.</param>
     /// <param name="maxLevel">Largest c[b].</param>
-    /// <param name="scans">The parts, with their bursts' <see cref="HostScan.LevelCounts"/>.</param>
-    private static ContentionLevelInfo[] BuildLevels(int[] contention, int maxCovered, int maxLevel, HostScan[] scans)
+    /// <param name="burstCounts">
+    /// Per range of bursts (null when there was none), per level L: bursts with MaxContention L, of those with CE, with
+    /// retransmits, at [3L], [3L + 1], [3L + 2].
+    /// </param>
+    private static ContentionLevelInfo[] BuildLevels(int[] contention, int maxCovered, int maxLevel, int[]?[] burstCounts)
     {
         var bins = new int[maxLevel + 1];
         var counts = new int[3 * (maxLevel + 1)];
@@ -548,9 +577,12 @@ public static class RackAnalyzer
             bins[contention[b]]++;
         }
 
-        foreach (HostScan part in scans)
+        foreach (int[]? part in burstCounts)
         {
-            Add(counts, part.LevelCounts, 0, counts.Length);
+            if (part is not null)
+            {
+                Add(counts, part, 0, counts.Length);
+            }
         }
 
         var levels = new ContentionLevelInfo[maxLevel + 1];
