@@ -3,6 +3,7 @@
 # nothing attached, the sampler attached disarmed, armed at 1 ms bins, and tcpdump -s 96; TCP with
 # default offloads, TCP with offloads off, UDP 64 B; interleaved rotated rounds, medians and ratios,
 # and bpf_stats. Run as root. Options pass through: --rounds N --seconds S --prefix ms-xyz- --workloads 1,2,3
+# --floor (adds the clock-plus-one-lookup fixture as a fifth configuration: what any per-flow design costs live).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v iperf3 >/dev/null || { echo "iperf3 missing: run scripts/setup.sh" >&2; exit 2; }
