@@ -13,4 +13,10 @@ internal sealed partial class TriggerGate
 
     [LoggerMessage(603, LogLevel.Warning, "Trigger decision {TriggerId} of rack {Rack} could not be stored")]
     private static partial void LogStoreFailed(ILogger logger, Exception exception, string triggerId, string rack);
+
+    [LoggerMessage(604, LogLevel.Information, "Read back {Count} trigger captures of rack {Rack} fired within the last hour: they count for its cooldown and cap")]
+    private static partial void LogRestored(ILogger logger, int count, string rack);
+
+    [LoggerMessage(605, LogLevel.Warning, "Trigger decisions of rack {Rack} could not be read back; deciding from this coordinator's memory until they can")]
+    private static partial void LogRestoreFailed(ILogger logger, Exception exception, string rack);
 }

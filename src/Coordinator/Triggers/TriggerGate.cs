@@ -24,6 +24,8 @@ namespace Millisampler.Coordinator.Triggers;
 /// </list>
 /// Every decision is stored (<see cref="ITriggerStore"/>) and counted. Trigger captures are AROUND windows read from the
 /// rings: they take no rack lane and no engineer's rate-limit token (docs/coordinator.md, "Triggers").
+/// A restarted coordinator reads a rack's captures fired within the last hour back from the store before its first
+/// decision for that rack, so a restart resets neither the cooldown nor the cap (<see cref="RestoreAsync"/>).
 /// </summary>
 internal sealed partial class TriggerGate : ITriggerGate
 {
@@ -147,6 +149,11 @@ internal sealed partial class TriggerGate : ITriggerGate
             await rack.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
+                if (!rack.Restored)
+                {
+                    rack.Restored = await RestoreAsync(rack, submission.Rack).ConfigureAwait(false);
+                }
+
                 await DecideAsync(rack, submission, record).ConfigureAwait(false);
             }
             finally
@@ -259,6 +266,58 @@ internal sealed partial class TriggerGate : ITriggerGate
         Decide(record, TriggerDecision.Fired, "", capture.CaptureId);
     }
 
+    /// <summary>Most stored decisions of one rack read back on its first submission (every decision of the last hour is far fewer).</summary>
+    internal const int RestoreLimit = 10_000;
+
+    /// <summary>
+    /// The rack's captures FIRED within the last hour, read back from the store, oldest first: they count for the cooldown
+    /// and the cap as before the restart. Their capture windows are not stored, so a later report joins one of them only
+    /// at its exact instant; a report of the same event at another instant is refused by the cooldown instead (it cannot
+    /// fire twice). The second of two captures fired for one event (an alert's look-back and its forward capture) is
+    /// again its companion. False when the store cannot be read: the gate then decides from memory and tries again at
+    /// the rack's next submission.
+    /// </summary>
+    private async Task<bool> RestoreAsync(RackState rack, string rackName)
+    {
+        DateTimeOffset now = _time.GetUtcNow();
+        IReadOnlyList<TriggerRecord> stored;
+        try
+        {
+            stored = await _store.ListTriggersAsync(rackName, TimeNs.FromUnix(now - Hour), RestoreLimit, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogRestoreFailed(_logger, ex, rackName);
+            return false;
+        }
+
+        var known = rack.Fired.Select(f => f.CaptureId).ToHashSet(StringComparer.Ordinal);
+        var restored = new List<FiredCapture>();
+        foreach (TriggerRecord r in stored.Where(r => r.Decision == TriggerDecision.Fired && !known.Contains(r.CaptureId))
+            .OrderBy(r => r.ReceivedAtUnixNs))
+        {
+            DateTimeOffset at = TimeNs.ToUnix(r.ReceivedAtUnixNs);
+            if (now - at >= Hour || !string.Equals(r.Report.Rack, rackName, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            long instant = r.Report.InstantTaiNs;
+            bool companion = restored.Any(f => f.Origin == r.Origin && f.InstantTaiNs == instant && string.Equals(f.Name, r.Report.Rule, StringComparison.Ordinal));
+            restored.Add(new FiredCapture(r.CaptureId, at, Forward: false, WindowStartTaiNs: 0, WindowEndTaiNs: 0,
+                EventStartTaiNs: instant, EventEndTaiNs: instant + 1, r.Origin, r.Report.Rule, instant, companion));
+        }
+
+        if (restored.Count > 0)
+        {
+            rack.Fired.InsertRange(0, restored);
+            rack.Fired.Sort((a, b) => a.At.CompareTo(b.At));
+            LogRestored(_logger, restored.Count, rackName);
+        }
+
+        return true;
+    }
+
     private static void Decide(TriggerRecord record, TriggerDecision decision, string reason, string captureId)
     {
         record.Decision = decision;
@@ -303,6 +362,9 @@ internal sealed partial class TriggerGate : ITriggerGate
     private sealed class RackState
     {
         public SemaphoreSlim Lock { get; } = new(1, 1);
+
+        /// <summary>The rack's captures of the last hour were read back from the store (under <see cref="Lock"/>).</summary>
+        public bool Restored { get; set; }
 
         /// <summary>Captures fired within the last hour, oldest first.</summary>
         public List<FiredCapture> Fired { get; } = [];

@@ -99,6 +99,62 @@ public sealed class TriggerGateTests
     }
 
     [Fact]
+    public async Task Restart_CooldownAndCapReadBackFromTheStore_ExactInstantStillJoins()
+    {
+        var options = new TriggerOptions { Cooldown = TimeSpan.FromSeconds(30), HourlyCapPerRack = 2 };
+        TriggerRecord first = await Gate(options).SubmitAsync(Report(Gate(options), "h01"), default);
+        Assert.Equal(TriggerDecision.Fired, first.Decision);
+
+        // The coordinator restarts 10 s later: a new gate over the same store.
+        _time.Advance(TimeSpan.FromSeconds(10));
+        TriggerGate restarted = Gate(options);
+        TriggerRecord storm = await restarted.SubmitAsync(Report(restarted, "h02"), default);
+        Assert.Equal(TriggerDecision.Refused, storm.Decision);
+        Assert.StartsWith("cooldown", storm.Reason);
+        Assert.Contains(first.CaptureId, storm.Reason);
+
+        // The first event reported again at its instant joins the capture fired before the restart.
+        TriggerSubmission again = Report(restarted, "h03", agoMs: 10_020);
+        Assert.Equal(first.Report.InstantTaiNs, again.InstantTaiNs);
+        TriggerRecord joined = await restarted.SubmitAsync(again, default);
+        Assert.Equal((TriggerDecision.Joined, first.CaptureId), (joined.Decision, joined.CaptureId));
+
+        // After the cooldown the second capture of the hour fires; after another restart the cap (2) still holds.
+        _time.Advance(TimeSpan.FromSeconds(25));
+        Assert.Equal(TriggerDecision.Fired, (await restarted.SubmitAsync(Report(restarted, "h02"), default)).Decision);
+        _time.Advance(TimeSpan.FromMinutes(5));
+        TriggerGate again2 = Gate(options);
+        TriggerRecord capped = await again2.SubmitAsync(Report(again2, "h04"), default);
+        Assert.Equal(TriggerDecision.Refused, capped.Decision);
+        Assert.StartsWith("hourly cap: 2 trigger captures", capped.Reason);
+
+        // Once the first has left the hour, the rack may fire again.
+        _time.Advance(TimeSpan.FromMinutes(55));
+        Assert.Equal(TriggerDecision.Fired, (await Gate(options).SubmitAsync(Report(again2, "h04"), default)).Decision);
+        Assert.Equal(3, _captures.Calls.Count);
+    }
+
+    [Fact]
+    public async Task Restart_StoreUnreadable_DecidesFromMemory_ReadsBackWhenItRecovers()
+    {
+        var options = new TriggerOptions { Cooldown = TimeSpan.FromSeconds(30) };
+        TriggerRecord first = await Gate(options).SubmitAsync(Report(Gate(options), "h01"), default);
+        Assert.Equal(TriggerDecision.Fired, first.Decision);
+
+        _time.Advance(TimeSpan.FromSeconds(5));
+        TriggerGate restarted = Gate(options);
+        _store.ListFailure = new InvalidOperationException("database is down");
+        TriggerRecord blind = await restarted.SubmitAsync(Report(restarted, "h02", rack: "r2"), default);
+        Assert.Equal(TriggerDecision.Fired, blind.Decision);
+
+        // Rack r1 is read back at its first submission once the store answers again.
+        _store.ListFailure = null;
+        TriggerRecord r1 = await restarted.SubmitAsync(Report(restarted, "h03"), default);
+        Assert.Equal(TriggerDecision.Refused, r1.Decision);
+        Assert.Contains(first.CaptureId, r1.Reason);
+    }
+
+    [Fact]
     public async Task HourlyCap_IsPerRackAndSliding()
     {
         TriggerGate gate = Gate(new TriggerOptions { Cooldown = TimeSpan.FromMinutes(1), HourlyCapPerRack = 3 });
@@ -258,6 +314,8 @@ public sealed class TriggerGateTests
 
         public Exception? Failure { get; set; }
 
+        public Exception? ListFailure { get; set; }
+
         public Task InsertTriggerAsync(TriggerRecord record, CancellationToken cancellationToken)
         {
             if (Failure is not null)
@@ -274,6 +332,8 @@ public sealed class TriggerGateTests
         }
 
         public Task<IReadOnlyList<TriggerRecord>> ListTriggersAsync(string rack, long fromUnixNs, int limit, CancellationToken cancellationToken) =>
-            Task.FromResult<IReadOnlyList<TriggerRecord>>([.. Records.Where(r => rack.Length == 0 || r.Report.Rack == rack).Reverse().Take(limit)]);
+            ListFailure is not null
+                ? Task.FromException<IReadOnlyList<TriggerRecord>>(ListFailure)
+                : Task.FromResult<IReadOnlyList<TriggerRecord>>([.. Records.Where(r => (rack.Length == 0 || r.Report.Rack == rack) && r.ReceivedAtUnixNs >= fromUnixNs).Reverse().Take(limit)]);
     }
 }
