@@ -2,16 +2,12 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Grpc.Net.Client;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Millisampler.Agent.Bpf;
 using Millisampler.Agent.Clock;
 using Millisampler.Agent.Sampling;
 using Millisampler.Agent.Schedule;
-using Millisampler.Agent.Service;
 using Millisampler.Agent.Storage;
 using Millisampler.Contracts.V1;
 using Millisampler.Lab;
@@ -300,64 +296,5 @@ public sealed class ScheduleRunKernelTests(ITestOutputHelper output)
         var text = (await lab.IpAsync(ns, ["-o", "link", "show", "dev", ifname])).StdOut;
         int at = text.IndexOf("link/ether ", StringComparison.Ordinal);
         return at >= 0 ? text[(at + 11)..].Split(' ')[0] : throw new InvalidOperationException($"No MAC on {ns}/{ifname}: {text}");
-    }
-
-    /// <summary>The real agent host in this process, its engine a real sampler attached inside <c>ns</c>; gRPC on 127.0.0.1:0.</summary>
-    private sealed class InProcessAgent : IAsyncDisposable
-    {
-        private readonly WebApplication _app;
-        private readonly RunRecorder _engine;
-        private readonly string _store;
-
-        private InProcessAgent(WebApplication app, RunRecorder engine, string store)
-        {
-            _app = app;
-            _engine = engine;
-            _store = store;
-            Channel = GrpcChannel.ForAddress(app.Urls.First());
-            Client = new AgentService.AgentServiceClient(Channel);
-        }
-
-        public GrpcChannel Channel { get; }
-        public AgentService.AgentServiceClient Client { get; }
-
-        public static async Task<InProcessAgent> StartAsync(string ns, string host)
-        {
-            var clock = new HostClock(ClockErrorSource.SharedHostClock);
-            var identity = new HostIdentity(host, "kernel-rack", [new InterfaceInfo { Name = "eth0", Ifindex = NetNs.GetIfIndex(ns, "eth0") }]);
-            var engine = new RunRecorder(Sampler.Open(ns, "eth0"), clock, identity, TimeProvider.System, ownsSampler: true);
-            string store = Directory.CreateTempSubdirectory("ms-agent-kernel-").FullName;
-            try
-            {
-                var app = AgentApp.Build(
-                [
-                    "--urls=http://127.0.0.1:0", "--Security:Insecure=true", "--Agent:MetricsListen=http://127.0.0.1:0", "--Agent:Interfaces:0=eth0", $"--Agent:Host={host}", "--Agent:Schedule:Enabled=false",
-                    $"--Agent:RunStore:Directory={store}", "--Logging:LogLevel:Default=Warning",
-                ], b =>
-                {
-                    b.Services.AddSingleton(clock);
-                    b.Services.AddSingleton(identity);
-                    b.Services.AddSingleton<IRunEngine>(engine);
-                    b.Logging.ClearProviders();
-                });
-                await app.StartAsync();
-                return new InProcessAgent(app, engine, store);
-            }
-            catch
-            {
-                engine.Dispose();
-                Directory.Delete(store, recursive: true);
-                throw;
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            Channel.Dispose();
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-            _engine.Dispose();
-            Directory.Delete(_store, recursive: true);
-        }
     }
 }
