@@ -129,7 +129,8 @@ internal sealed partial class AlertReceiver(
         IReadOnlyDictionary<string, double> values, StartCaptureRequest request, CaptureWindow window, string note, string requestedBy,
         CancellationToken cancellationToken)
     {
-        var submission = new TriggerSubmission(CaptureOrigin.Alert, target.Rack, target.Host, alert.Name, startsAtTai, values, request, requestedBy);
+        var submission = new TriggerSubmission(CaptureOrigin.Alert, target.Rack, target.Host, alert.Name, startsAtTai, values, request, requestedBy,
+            AlertFingerprint: alert.Fingerprint, AlertLabels: alert.Labels);
         AlertCaptureOutcome outcome;
         try
         {

@@ -7,7 +7,8 @@ namespace Millisampler.Coordinator.Triggers;
 /// alert (origin ALERT). <paramref name="Capture"/> is the capture the caller wants (an AROUND window for a trigger; a
 /// forward capture, plus a look-back where the rings still cover the alert's start, for an alert).
 /// <paramref name="RequestedBy"/> is the caller's authenticated identity; <paramref name="Report"/> is the agent's report
-/// as received, stored with the record.
+/// as received, stored with the record; <paramref name="AlertFingerprint"/> and <paramref name="AlertLabels"/> are an
+/// alert's, as Alertmanager delivered them, stored with the record too.
 /// </summary>
 internal sealed record TriggerSubmission(
     CaptureOrigin Origin,
@@ -18,7 +19,9 @@ internal sealed record TriggerSubmission(
     IReadOnlyDictionary<string, double> Values,
     StartCaptureRequest Capture,
     string RequestedBy,
-    TriggerReport? Report = null);
+    TriggerReport? Report = null,
+    string AlertFingerprint = "",
+    IReadOnlyDictionary<string, string>? AlertLabels = null);
 
 /// <summary>
 /// Decides whether a submission captures the rack: FIRED (a capture started), JOINED (the capture of the same event,

@@ -136,7 +136,13 @@ internal sealed partial class TriggerGate : ITriggerGate
             Origin = submission.Origin,
             RequestedBy = submission.RequestedBy,
             DelayNs = submission.InstantTaiNs > 0 ? TimeNs.TaiFromUnix(receivedUnixNs, _clock.TaiOffsetSeconds) - submission.InstantTaiNs : 0,
+            AlertFingerprint = submission.AlertFingerprint,
         };
+        foreach ((string name, string value) in submission.AlertLabels ?? new Dictionary<string, string>())
+        {
+            record.AlertLabels[name] = value;
+        }
+
         NoteSeen(submission, receivedUnixNs);
 
         if (!_options.Enabled)

@@ -58,6 +58,8 @@ public sealed class AlertWebhookTests
             Assert.Equal("RackRetransmits", s.Name);
             Assert.Equal("test-admin", s.RequestedBy);
             Assert.Equal(new Dictionary<string, double> { ["value"] = 0.5 }, s.Values);
+            Assert.Equal("f00d", s.AlertFingerprint);
+            Assert.Equal(new Dictionary<string, string> { ["alertname"] = "RackRetransmits", ["rack"] = "r1" }, s.AlertLabels);
         });
         Assert.Equal(StartCaptureRequest.WindowOneofCase.Around, subs[0].Capture.WindowCase);
         Assert.Equal(subs[0].InstantTaiNs, subs[0].Capture.Around.InstantTaiNs);

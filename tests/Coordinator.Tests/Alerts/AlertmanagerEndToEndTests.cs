@@ -74,6 +74,15 @@ public sealed class AlertmanagerEndToEndTests(ITestOutputHelper output)
             IReadOnlyList<TriggerRecord> later = await AlertDecisionsAsync(c);
 
             Assert.All(later.Skip(decided), r => Assert.NotEqual(TriggerDecision.Fired, r.Decision));
+
+            // Each record keeps the alert as Alertmanager sent it: its fingerprint (16 hex digits) and labels.
+            Assert.All(later, r =>
+            {
+                Assert.Matches("^[0-9a-f]{16}$", r.AlertFingerprint);
+                Assert.Equal("RackCongested", r.AlertLabels["alertname"]);
+                Assert.Equal("r1", r.AlertLabels["rack"]);
+            });
+            Assert.Equal(2, later.Select(r => r.AlertFingerprint).Distinct().Count()); // two alerts (the second has an instance label)
             Assert.Contains(later.Skip(decided), r => r.Decision == TriggerDecision.Joined);
             Assert.Equal(captures.Length, (await c.Client.ListCapturesAsync(new ListCapturesRequest())).Captures.Count(x => x.OriginName == "RackCongested"));
         }

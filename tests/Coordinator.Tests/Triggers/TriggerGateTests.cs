@@ -155,6 +155,23 @@ public sealed class TriggerGateTests
     }
 
     [Fact]
+    public async Task AlertFingerprintAndLabels_StoredWithTheRecord_AbsentForAnAgentsReport()
+    {
+        TriggerGate gate = Gate();
+        var labels = new Dictionary<string, string> { ["alertname"] = "RackCongested", ["rack"] = "r1", ["severity"] = "page" };
+        TriggerSubmission alert = Report(gate, "h01") with { Origin = CaptureOrigin.Alert, Report = null, AlertFingerprint = "6a2f1c0e9b8d7a65", AlertLabels = labels };
+        TriggerRecord fromAlert = await gate.SubmitAsync(alert, default);
+        TriggerRecord fromAgent = await gate.SubmitAsync(Report(gate, "h02", rack: "r2"), default);
+
+        TriggerRecord stored = Assert.Single(_store.Records, r => r.TriggerId == fromAlert.TriggerId);
+        Assert.Equal("6a2f1c0e9b8d7a65", stored.AlertFingerprint);
+        Assert.Equal(labels, stored.AlertLabels);
+        TriggerRecord agent = Assert.Single(_store.Records, r => r.TriggerId == fromAgent.TriggerId);
+        Assert.Empty(agent.AlertFingerprint);
+        Assert.Empty(agent.AlertLabels);
+    }
+
+    [Fact]
     public async Task HourlyCap_IsPerRackAndSliding()
     {
         TriggerGate gate = Gate(new TriggerOptions { Cooldown = TimeSpan.FromMinutes(1), HourlyCapPerRack = 3 });
