@@ -66,7 +66,9 @@ internal sealed partial class TriggerGate : ITriggerGate
             AfterNs = TimeNs.Of(_options.After),
             BinWidthNs = TimeNs.Of(_options.BinWidth),
         };
-        policy.RulesSeen.AddRange(_seen
+        // ToArray first: the dictionary's own snapshot. LINQ over it copies through ICollection.CopyTo, which throws when a
+        // report adds a name meanwhile (a test caught it: GetTriggerPolicy during a burst of reports).
+        policy.RulesSeen.AddRange(_seen.ToArray()
             .OrderBy(kv => kv.Key.Rack, StringComparer.Ordinal).ThenBy(kv => kv.Key.Rule, StringComparer.Ordinal)
             .ThenBy(kv => kv.Key.Host, StringComparer.Ordinal)
             .Select(kv => new TriggerRuleSeen
