@@ -221,7 +221,22 @@ public static class SamplerBenchmark
         string source = File.ReadAllText("/sys/devices/system/clocksource/clocksource0/current_clocksource").Trim();
         Console.WriteLine($"| clock read alone (bpf_ktime_get_tai_ns, {source}) | - | {Med(clockNs):F1} | | |");
         Console.WriteLine($"| floor: clock read + one LRU hash lookup, 16-byte key, no parsing | - | {Med(floorNs):F1} | | |");
+        foreach (var (name, oldFd, newFd) in new[] { ("ingress", oldPlain.IngressProgramFd, newPlain.IngressProgramFd), ("egress", oldPlain.EgressProgramFd, newPlain.EgressProgramFd) })
+        {
+            var (oj, ox) = ProgramSize(oldFd);
+            var (nj, nx) = ProgramSize(newFd);
+            Console.WriteLine($"| program size, {name}: x86 bytes after JIT (BPF instructions after the verifier) | - | {oj:N0} ({ox:N0}) | {nj:N0} ({nx:N0}) | {nj - (long)oj:+0;-0} |");
+        }
         Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
+    }
+
+    /// <summary>A loaded program's JIT image in bytes and its verified instructions (bpf_prog_info).</summary>
+    private static unsafe (uint JitedBytes, uint Instructions) ProgramSize(int progFd)
+    {
+        LibBpf.ProgInfo info = default;
+        uint len = (uint)sizeof(LibBpf.ProgInfo);
+        LibBpf.ObjGetInfoByFd(progFd, &info, &len);
+        return (info.JitedProgLen, info.XlatedProgLen / 8);
     }
 
     private static double Median(byte[][] frames, int progFd, int repeat, int trials)

@@ -28,6 +28,13 @@ public static class ThroughputBenchmark
 
     private const string FloorConfiguration = "floor: clock + one lookup";
 
+    private const string ComparePrefix = "armed, ";
+
+    /// <summary>Other builds' object images by configuration name (--compare A.o,B.o).</summary>
+    private static readonly Dictionary<string, byte[]> CompareImages = [];
+
+    private static bool _pin;
+
     private static string[] Configurations = ["nothing attached", "attached, disarmed", "armed, 1 ms bins", "tcpdump -s 96"];
 
     private sealed record Workload(string Name, bool Offloads, bool Udp, string Unit);
@@ -55,12 +62,53 @@ public static class ThroughputBenchmark
         string prefix = ArgString(args, "--prefix", "ms-tp-");
         string only = ArgString(args, "--workloads", "all");
 
+        // --pin: iperf3's client on CPU 0 and its server on CPU 1 (-A), so every phase puts the sender, the
+        // receiver and their softirqs on the same CPUs; without it the scheduler may place them differently per phase.
+        _pin = args.Contains("--pin");
+
         // --floor adds a fifth configuration: a test fixture that only reads the clock and does one LRU lookup per
         // packet (bpf/test/clock_cost.bpf.c, ms_test_floor), attached where the sampler is. What it costs live is what
         // any per-flow design pays on this machine; what "armed" costs beyond it is ours.
         if (args.Contains("--floor"))
         {
             Configurations = [.. Configurations, FloorConfiguration];
+        }
+
+        // --compare A.o[,B.o] adds other builds of the sampler (an older commit's bpf/out/millisampler.bpf.o), each
+        // armed like this build's in the same rounds, so a change to the kernel path is judged live, phase beside phase.
+        string comparePaths = ArgString(args, "--compare", "");
+        foreach (var path in comparePaths.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!File.Exists(path))
+            {
+                Console.Error.WriteLine($"throughput: --compare {path}: no such file");
+                return 2;
+            }
+            string name = ComparePrefix + Path.GetFileName(path);
+            if (!CompareImages.TryAdd(name, File.ReadAllBytes(path)))
+            {
+                Console.Error.WriteLine($"throughput: --compare names {Path.GetFileName(path)} twice");
+                return 2;
+            }
+            Configurations = [.. Configurations, name];
+        }
+
+        // --configs 1,3,5 keeps only those configurations (numbered as listed: 1 nothing attached, 2 disarmed,
+        // 3 armed, 4 tcpdump, then --floor and each --compare object in that order); the first kept is the ratios' base.
+        string keep = ArgString(args, "--configs", "all");
+        if (keep != "all")
+        {
+            var picked = new List<string>();
+            foreach (var part in keep.Split(','))
+            {
+                if (!int.TryParse(part, NumberStyles.None, Inv, out int n) || n < 1 || n > Configurations.Length)
+                {
+                    Console.Error.WriteLine($"throughput: --configs {keep}: each must be a number 1..{Configurations.Length} ({string.Join("; ", Configurations.Select((c, i) => $"{i + 1} {c}"))})");
+                    return 2;
+                }
+                picked.Add(Configurations[n - 1]);
+            }
+            Configurations = [.. picked.Distinct()];
         }
         if (!File.Exists("/usr/bin/iperf3") && !File.Exists("/usr/local/bin/iperf3"))
         {
@@ -70,7 +118,7 @@ public static class ThroughputBenchmark
 
         Console.WriteLine($"# throughput benchmark, {Environment.ProcessorCount} CPUs, kernel {File.ReadAllText("/proc/sys/kernel/osrelease").Trim()}, " +
             $"clocksource {File.ReadAllText("/sys/devices/system/clocksource/clocksource0/current_clocksource").Trim()}, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
-        Console.WriteLine($"# {rounds} rounds of {seconds} s per configuration, configurations interleaved and rotated each round");
+        Console.WriteLine($"# {rounds} rounds of {seconds} s per configuration, configurations interleaved and rotated each round{(_pin ? ", iperf3 client on CPU 0, server on CPU 1" : "")}");
         var workloads = only == "all" ? Workloads : Workloads.Where((w, i) => only.Split(',').Contains((i + 1).ToString(Inv))).ToArray();
         var results = new Dictionary<(string, string), Cell>();
         foreach (var w in workloads)
@@ -101,7 +149,7 @@ public static class ThroughputBenchmark
             await lab.SetOffloadsAsync(names[1], "eth0", off);
         }
 
-        var server = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", names[1], "iperf3", "-s", "-B", "198.18.0.2", "--logfile", "/dev/null"])
+        var server = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", names[1], "iperf3", "-s", "-B", "198.18.0.2", "--logfile", "/dev/null", .. (_pin ? new[] { "-A", "1" } : [])])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -172,13 +220,15 @@ public static class ThroughputBenchmark
                 statsFd = LibBpf.EnableStats(LibBpf.StatsRunTime);
             }
 
-            if (config is "attached, disarmed" or "armed, 1 ms bins")
+            bool other = CompareImages.TryGetValue(config, out var otherImage);
+            if (config is "attached, disarmed" or "armed, 1 ms bins" || other)
             {
-                var opts = new KernelSamplerOptions { Interfaces = ["eth0"], Load = new SamplerLoadOptions { MaxBins = (uint)(seconds * 1000 + 3000) } };
+                var load = new SamplerLoadOptions { MaxBins = (uint)(seconds * 1000 + 3000), ObjectImage = otherImage };
+                var opts = new KernelSamplerOptions { Interfaces = ["eth0"], Load = load };
                 rx = NetNs.Run(names[1], () => KernelSampler.Open(opts, new HostClock()));
                 tx = NetNs.Run(names[0], () => KernelSampler.Open(opts, new HostClock()));
                 statsFd = LibBpf.EnableStats(LibBpf.StatsRunTime);
-                if (config == "armed, 1 ms bins")
+                if (config == "armed, 1 ms bins" || other)
                 {
                     long start = new HostClock().NowTaiNs();
                     rx.Arm(start, 1_000_000, rx.MaxBins);
@@ -202,6 +252,10 @@ public static class ThroughputBenchmark
             string[] client = w.Udp
                 ? ["iperf3", "-c", "198.18.0.2", "-u", "-b", "0", "-l", "64", "-t", seconds.ToString(Inv), "-J"]
                 : ["iperf3", "-c", "198.18.0.2", "-t", seconds.ToString(Inv), "-J"];
+            if (_pin)
+            {
+                client = [.. client, "-A", "0"];
+            }
             var r = await lab.ExecAsync(names[0], client, timeout: TimeSpan.FromSeconds(seconds + 30));
             double wall = sw.Elapsed.TotalSeconds;
             (double, double, double)? bpf = null;
@@ -278,19 +332,20 @@ public static class ThroughputBenchmark
                 var c = results[(w.Name, config)];
                 return config == Configurations[0]
                     ? $"{Median(c.Values).ToString(w.Udp ? "F3" : "F2", Inv)} {w.Unit}"
-                    : $"{Median(c.Ratios):F2} × ({Median(c.Values).ToString(w.Udp ? "F3" : "F2", Inv)})";
+                    : $"{Median(c.Ratios):F2} × ({Median(c.Values).ToString(w.Udp ? "F3" : "F2", Inv)}; rounds {c.Ratios.Min():F2}–{c.Ratios.Max():F2})";
             });
             Console.WriteLine($"| {config} | " + string.Join(" | ", cells) + " |");
         }
 
         Console.WriteLine();
-        Console.WriteLine("Ratios are medians of the per-round ratios to the same round's \"nothing attached\"; in brackets the median value.");
+        Console.WriteLine("Ratios are medians of the per-round ratios to the same round's \"nothing attached\"; in brackets the median value and the");
+        Console.WriteLine("lowest and highest per-round ratio: a difference inside that range is not shown by this run.");
         Console.WriteLine();
         Console.WriteLine("bpf_stats (run_time_ns / run_cnt), median over rounds: ns per invocation, and the programs' run time as a share of all CPU time in the phase");
         Console.WriteLine();
         Console.WriteLine("| state | " + string.Join(" | ", workloads.Select(w => w.Name)) + " |");
         Console.WriteLine("|---|" + string.Concat(workloads.Select(_ => "---|")));
-        foreach (var config in Configurations.Where(c => c is "attached, disarmed" or "armed, 1 ms bins" or FloorConfiguration))
+        foreach (var config in Configurations.Where(c => c is "attached, disarmed" or "armed, 1 ms bins" or FloorConfiguration || CompareImages.ContainsKey(c)))
         {
             var cells = workloads.Select(w =>
             {

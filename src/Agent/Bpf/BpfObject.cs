@@ -78,6 +78,9 @@ internal sealed unsafe class BpfObject : IDisposable
         return LibBpf.MapFd(map);
     }
 
+    /// <summary>A map's descriptor whatever its value size (a map the caller never reads values of).</summary>
+    public int MapFd(string name) => LibBpf.MapFd(Map(name));
+
     public uint MaxEntries(string map) => LibBpf.MapMaxEntries(Map(map));
 
     public void SetMaxEntries(string name, uint entries)

@@ -198,10 +198,12 @@ internal sealed unsafe class SamplerObject : IDisposable
         ConfigFd = _object.MapFd("ms_config", sizeof(MsConfig));
         BinsFd = _object.MapFd("ms_bins", sizeof(MsBin));
         SketchFd = _object.MapFd("ms_sketch", sizeof(MsSketch));
-        FlowsFd = _object.MapFd("ms_flows", sizeof(MsFlow));
 
-        // An older build's object (benchmarks, --compare) may have no IPv4 table.
-        Flows4Fd = options.ObjectImage is not null && !_object.HasMap("ms_flows4") ? -1 : _object.MapFd("ms_flows4", sizeof(MsFlow));
+        // The agent never reads a flow's value, so another build's object (benchmarks, --compare) may lay it out
+        // differently, and may have no IPv4 table at all.
+        bool other = options.ObjectImage is not null;
+        FlowsFd = other ? _object.MapFd("ms_flows") : _object.MapFd("ms_flows", sizeof(MsFlow));
+        Flows4Fd = other && !_object.HasMap("ms_flows4") ? -1 : other ? _object.MapFd("ms_flows4") : _object.MapFd("ms_flows4", sizeof(MsFlow));
         PrefixesFd = _object.MapFd("ms_prefixes", sizeof(MsPrefixValue));
         StatsFd = _object.MapFd("ms_stats", sizeof(MsStats));
         MaxBins = _object.MaxEntries("ms_bins");

@@ -164,12 +164,14 @@ internal static unsafe partial class LibBpf
         [FieldOffset(76)] public uint BatchSize;
     }
 
-    /// <summary>The head of struct bpf_prog_info: enough for type, id, name and run statistics.</summary>
+    /// <summary>The head of struct bpf_prog_info: enough for type, id, sizes, name and run statistics.</summary>
     [StructLayout(LayoutKind.Explicit, Size = 232)]
     public struct ProgInfo
     {
         [FieldOffset(0)] public uint Type;
         [FieldOffset(4)] public uint Id;
+        [FieldOffset(16)] public uint JitedProgLen;
+        [FieldOffset(20)] public uint XlatedProgLen;
         [FieldOffset(64)] public fixed byte Name[16];
         [FieldOffset(192)] public ulong RunTimeNs;
         [FieldOffset(200)] public ulong RunCount;
