@@ -16,10 +16,13 @@ internal sealed unsafe class TestRunSampler : IDisposable
 
     private TestRunSampler(SamplerObject obj) => _object = obj;
 
-    /// <summary>Loads the embedded object and arms bin 0 (10 s wide, started 1 ms ago).</summary>
-    public static TestRunSampler Armed()
+    /// <summary>
+    /// Loads the embedded object (or another build's image, such as a stage build of bpf/out/stages/) and arms bin 0
+    /// (10 s wide, started 1 ms ago).
+    /// </summary>
+    public static TestRunSampler Armed(byte[]? objectImage = null)
     {
-        var obj = SamplerObject.Load(new SamplerLoadOptions { MaxBins = 4 });
+        var obj = SamplerObject.Load(new SamplerLoadOptions { MaxBins = 4, ObjectImage = objectImage });
         try
         {
             var clock = new HostClock();
