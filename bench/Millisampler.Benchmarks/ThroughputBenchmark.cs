@@ -35,6 +35,8 @@ public static class ThroughputBenchmark
 
     private static bool _pin;
 
+    private static bool _bpfStats = true;
+
     private static string[] Configurations = ["nothing attached", "attached, disarmed", "armed, 1 ms bins", "tcpdump -s 96"];
 
     private sealed record Workload(string Name, bool Offloads, bool Udp, string Unit);
@@ -53,6 +55,12 @@ public static class ThroughputBenchmark
         public List<double> Values { get; } = [];
         public List<double> Ratios { get; } = [];
         public List<(double IngressNs, double EgressNs, double CpuShare)> Bpf { get; } = [];
+
+        /// <summary>Busy CPU time per unit received (ns per byte, or per datagram for UDP), per round.</summary>
+        public List<double> CpuPerUnit { get; } = [];
+
+        /// <summary>Per round: "nothing attached"'s CPU per unit divided by this one's (below 1: costs more CPU).</summary>
+        public List<double> CpuRatios { get; } = [];
     }
 
     public static int Run(string[] args)
@@ -65,6 +73,10 @@ public static class ThroughputBenchmark
         // --pin: iperf3's client on CPU 0 and its server on CPU 1 (-A), so every phase puts the sender, the
         // receiver and their softirqs on the same CPUs; without it the scheduler may place them differently per phase.
         _pin = args.Contains("--pin");
+
+        // --no-bpf-stats: leave kernel.bpf_stats off, as a running agent does. bpf_stats reads the clock twice per
+        // invocation and updates per-CPU counters, a cost the "nothing attached" phases never pay.
+        _bpfStats = !args.Contains("--no-bpf-stats");
 
         // --floor adds a fifth configuration: a test fixture that only reads the clock and does one LRU lookup per
         // packet (bpf/test/clock_cost.bpf.c, ms_test_floor), attached where the sampler is. What it costs live is what
@@ -118,7 +130,7 @@ public static class ThroughputBenchmark
 
         Console.WriteLine($"# throughput benchmark, {Environment.ProcessorCount} CPUs, kernel {File.ReadAllText("/proc/sys/kernel/osrelease").Trim()}, " +
             $"clocksource {File.ReadAllText("/sys/devices/system/clocksource/clocksource0/current_clocksource").Trim()}, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
-        Console.WriteLine($"# {rounds} rounds of {seconds} s per configuration, configurations interleaved and rotated each round{(_pin ? ", iperf3 client on CPU 0, server on CPU 1" : "")}");
+        Console.WriteLine($"# {rounds} rounds of {seconds} s per configuration, configurations interleaved and rotated each round{(_pin ? ", iperf3 client on CPU 0, server on CPU 1" : "")}{(_bpfStats ? "" : ", bpf_stats off")}");
         var workloads = only == "all" ? Workloads : Workloads.Where((w, i) => only.Split(',').Contains((i + 1).ToString(Inv))).ToArray();
         var results = new Dictionary<(string, string), Cell>();
         foreach (var w in workloads)
@@ -160,13 +172,16 @@ public static class ThroughputBenchmark
             for (int round = 0; round < rounds; round++)
             {
                 var perRound = new Dictionary<string, double>();
+                var cpuPerRound = new Dictionary<string, double>();
                 for (int k = 0; k < Configurations.Length; k++)
                 {
                     string config = Configurations[(k + round) % Configurations.Length];
-                    var (value, bpf) = await Phase(lab, names, w, config, seconds);
+                    var (value, bpf, cpuPerUnit) = await Phase(lab, names, w, config, seconds);
                     perRound[config] = value;
+                    cpuPerRound[config] = cpuPerUnit;
                     var cell = CellOf(results, w.Name, config);
                     cell.Values.Add(value);
+                    cell.CpuPerUnit.Add(cpuPerUnit);
                     if (bpf is { } b)
                     {
                         cell.Bpf.Add(b);
@@ -176,6 +191,7 @@ public static class ThroughputBenchmark
                 foreach (var (config, v) in perRound)
                 {
                     CellOf(results, w.Name, config).Ratios.Add(v / perRound[Configurations[0]]);
+                    CellOf(results, w.Name, config).CpuRatios.Add(cpuPerRound[Configurations[0]] / cpuPerRound[config]);
                 }
             }
         }
@@ -196,7 +212,7 @@ public static class ThroughputBenchmark
         return cell;
     }
 
-    private static async Task<(double Value, (double, double, double)? Bpf)> Phase(NetworkLab lab, IReadOnlyList<string> names, Workload w, string config, int seconds)
+    private static async Task<(double Value, (double, double, double)? Bpf, double CpuPerUnit)> Phase(NetworkLab lab, IReadOnlyList<string> names, Workload w, string config, int seconds)
     {
         KernelSampler? tx = null, rx = null;
         Process? dump = null;
@@ -217,7 +233,7 @@ public static class ThroughputBenchmark
                     floor.Add(NetNs.Run(ns, () => HookAttachment.Attach("eth0", fd, direction, AttachMode.Tcx, 1)));
                     floorFds = floorFds.In < 0 ? (fd, -1) : floorFds.Out < 0 ? (floorFds.In, fd) : floorFds;
                 }
-                statsFd = LibBpf.EnableStats(LibBpf.StatsRunTime);
+                statsFd = _bpfStats ? LibBpf.EnableStats(LibBpf.StatsRunTime) : -1;
             }
 
             bool other = CompareImages.TryGetValue(config, out var otherImage);
@@ -227,7 +243,7 @@ public static class ThroughputBenchmark
                 var opts = new KernelSamplerOptions { Interfaces = ["eth0"], Load = load };
                 rx = NetNs.Run(names[1], () => KernelSampler.Open(opts, new HostClock()));
                 tx = NetNs.Run(names[0], () => KernelSampler.Open(opts, new HostClock()));
-                statsFd = LibBpf.EnableStats(LibBpf.StatsRunTime);
+                statsFd = _bpfStats ? LibBpf.EnableStats(LibBpf.StatsRunTime) : -1;
                 if (config == "armed, 1 ms bins" || other)
                 {
                     long start = new HostClock().NowTaiNs();
@@ -246,8 +262,9 @@ public static class ThroughputBenchmark
             }
 
             // "in": the receiver's ingress (the data arriving), "out": the sender's egress (the data leaving).
-            (int In, int Out)? measured = rx is not null ? (rx.Object.IngressProgramFd, tx!.Object.EgressProgramFd) : floorFds.In >= 0 ? floorFds : null;
+            (int In, int Out)? measured = !_bpfStats ? null : rx is not null ? (rx.Object.IngressProgramFd, tx!.Object.EgressProgramFd) : floorFds.In >= 0 ? floorFds : null;
             var before = measured is { } m0 ? (Stats(m0.In), Stats(m0.Out)) : default;
+            var busyBefore = BusyCpuSeconds();
             var sw = Stopwatch.StartNew();
             string[] client = w.Udp
                 ? ["iperf3", "-c", "198.18.0.2", "-u", "-b", "0", "-l", "64", "-t", seconds.ToString(Inv), "-J"]
@@ -258,6 +275,7 @@ public static class ThroughputBenchmark
             }
             var r = await lab.ExecAsync(names[0], client, timeout: TimeSpan.FromSeconds(seconds + 30));
             double wall = sw.Elapsed.TotalSeconds;
+            double busy = BusyCpuSeconds() - busyBefore;
             (double, double, double)? bpf = null;
             if (measured is { } m1)
             {
@@ -268,7 +286,8 @@ public static class ThroughputBenchmark
                     (after.Item2.RunNs - before.Item2.RunNs) / (double)Math.Max(1, outRuns),
                     ns / (wall * Environment.ProcessorCount * 1e9));
             }
-            return (Parse(r.StdOut, w), bpf);
+            double units = Units(r.StdOut, w);
+            return (Parse(r.StdOut, w), bpf, units > 0 ? busy * 1e9 / units : double.NaN);
         }
         finally
         {
@@ -306,6 +325,32 @@ public static class ThroughputBenchmark
         return packets / sum.GetProperty("seconds").GetDouble() / 1e6;
     }
 
+    /// <summary>Bytes (TCP) or datagrams (UDP) received, from iperf3's JSON.</summary>
+    private static double Units(string json, Workload w)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var end = doc.RootElement.GetProperty("end");
+        if (!w.Udp)
+        {
+            return end.GetProperty("sum_received").GetProperty("bytes").GetDouble();
+        }
+        var sum = end.GetProperty("sum");
+        return sum.GetProperty("packets").GetDouble() - sum.GetProperty("lost_packets").GetDouble();
+    }
+
+    /// <summary>
+    /// CPU time spent working, all CPUs, from /proc/stat: user, nice, system, irq and softirq. Idle, I/O wait and
+    /// steal (time the hypervisor gave this VM's CPUs to someone else) are left out, so a host that steals more in
+    /// one phase than another does not make that phase look cheaper or dearer, as it does throughput.
+    /// </summary>
+    private static double BusyCpuSeconds()
+    {
+        string cpu = File.ReadLines("/proc/stat").First(l => l.StartsWith("cpu ", StringComparison.Ordinal));
+        var f = cpu.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(x => double.Parse(x, Inv)).ToArray();
+        double ticks = f[0] + f[1] + f[2] + f[5] + f[6];
+        return ticks / 100.0; // USER_HZ
+    }
+
     private static unsafe ProgramStats Stats(int progFd)
     {
         LibBpf.ProgInfo info = default;
@@ -314,32 +359,87 @@ public static class ThroughputBenchmark
         return new ProgramStats(info.RunTimeNs, info.RunCount);
     }
 
+    /// <summary>
+    /// A distribution-free 95 % confidence interval of the median: the order statistics of ranks n/2 − 0.98·√n and
+    /// n/2 + 1 + 0.98·√n (the normal approximation to the binomial), printed from 12 rounds on; with fewer it is
+    /// nearly the whole range.
+    /// </summary>
+    private static string MedianInterval(List<double> values, string format)
+    {
+        int n = values.Count;
+        if (n < 12)
+        {
+            return "";
+        }
+        var s = values.Order().ToList();
+
+        // Ranks (1-based) j = ⌊n/2 − 0.98√n⌋ and k = ⌈n/2 + 1 + 0.98√n⌉.
+        int lo = Math.Max(0, (int)Math.Floor((n / 2.0) - (0.98 * Math.Sqrt(n))) - 1);
+        int hi = Math.Min(n - 1, (int)Math.Ceiling((n / 2.0) + 1 + (0.98 * Math.Sqrt(n))) - 1);
+        return $"; median's 95 % interval {s[lo].ToString(format, Inv)}–{s[hi].ToString(format, Inv)}";
+    }
+
     private static double Median(IEnumerable<double> values)
     {
         var s = values.Order().ToList();
         return s.Count == 0 ? double.NaN : s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
     }
 
-    private static void Print(Workload[] workloads, Dictionary<(string, string), Cell> results, int seconds)
+    /// <summary>One row per configuration, one column per workload; the first configuration is the ratios' base.</summary>
+    private static void PrintTable(Workload[] workloads, Dictionary<(string, string), Cell> results, Func<Workload, Cell, bool, string> cell)
     {
-        Console.WriteLine();
         Console.WriteLine("| configuration | " + string.Join(" | ", workloads.Select(w => w.Name)) + " |");
         Console.WriteLine("|---|" + string.Concat(workloads.Select(_ => "---|")));
         foreach (var config in Configurations)
         {
-            var cells = workloads.Select(w =>
-            {
-                var c = results[(w.Name, config)];
-                return config == Configurations[0]
-                    ? $"{Median(c.Values).ToString(w.Udp ? "F3" : "F2", Inv)} {w.Unit}"
-                    : $"{Median(c.Ratios):F2} × ({Median(c.Values).ToString(w.Udp ? "F3" : "F2", Inv)}; rounds {c.Ratios.Min():F2}–{c.Ratios.Max():F2})";
-            });
+            var cells = workloads.Select(w => cell(w, results[(w.Name, config)], config == Configurations[0]));
             Console.WriteLine($"| {config} | " + string.Join(" | ", cells) + " |");
         }
+    }
+
+    /// <summary>"median ratio × (median value; rounds lowest–highest; the median's interval)".</summary>
+    private static string RatioCell(List<double> ratios, List<double> values, string ratioFormat, string valueFormat) =>
+        $"{Median(ratios).ToString(ratioFormat, Inv)} × ({Median(values).ToString(valueFormat, Inv)}; rounds {ratios.Min().ToString(ratioFormat, Inv)}–{ratios.Max().ToString(ratioFormat, Inv)}{MedianInterval(ratios, ratioFormat)})";
+
+    private static void Print(Workload[] workloads, Dictionary<(string, string), Cell> results, int seconds)
+    {
+        Console.WriteLine();
+        PrintTable(workloads, results, (w, c, isBase) => isBase
+            ? $"{Median(c.Values).ToString(w.Udp ? "F3" : "F2", Inv)} {w.Unit}"
+            : RatioCell(c.Ratios, c.Values, "F2", w.Udp ? "F3" : "F2"));
 
         Console.WriteLine();
         Console.WriteLine("Ratios are medians of the per-round ratios to the same round's \"nothing attached\"; in brackets the median value and the");
-        Console.WriteLine("lowest and highest per-round ratio: a difference inside that range is not shown by this run.");
+        Console.WriteLine("lowest and highest per-round ratio, and from 12 rounds on a 95 % confidence interval of the median ratio (order statistics):");
+        Console.WriteLine("a target inside that interval is neither shown met nor shown missed by this run.");
+        // The sampler against tcpdump, round by round (both ran in every round, against the same conditions).
+        if (Configurations.Contains("armed, 1 ms bins") && Configurations.Contains("tcpdump -s 96"))
+        {
+            Console.WriteLine();
+            var paired = workloads.Select(w =>
+            {
+                var armed = results[(w.Name, "armed, 1 ms bins")].Ratios;
+                var dump = results[(w.Name, "tcpdump -s 96")].Ratios;
+                var r = armed.Zip(dump, (a, d) => a / d).ToList();
+                return $"{w.Name} {Median(r):F2} × (rounds {r.Min():F2}–{r.Max():F2}{MedianInterval(r, "F2")})";
+            });
+            Console.WriteLine("armed over tcpdump, per round: " + string.Join("; ", paired));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("CPU per unit received: busy time of all CPUs (user, system, irq, softirq; steal and idle left out) per byte (TCP) or per");
+        Console.WriteLine("datagram (UDP); the ratio is \"nothing attached\"'s CPU per unit over this configuration's, median of the rounds (1.00: no");
+        Console.WriteLine("extra CPU; 0.95: 5 % more CPU per unit, what would cost 5 % of throughput where the CPU is the limit), then the rounds' range.");
+        Console.WriteLine();
+        PrintTable(workloads, results, (w, c, isBase) => isBase
+            ? $"{Median(c.CpuPerUnit).ToString(w.Udp ? "F0" : "F3", Inv)} {(w.Udp ? "ns per datagram" : "ns per byte")}"
+            : RatioCell(c.CpuRatios, c.CpuPerUnit, "F3", w.Udp ? "F0" : "F3"));
+
+        if (!_bpfStats)
+        {
+            return;
+        }
+
         Console.WriteLine();
         Console.WriteLine("bpf_stats (run_time_ns / run_cnt), median over rounds: ns per invocation, and the programs' run time as a share of all CPU time in the phase");
         Console.WriteLine();
