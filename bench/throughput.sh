@@ -4,6 +4,7 @@
 # default offloads, TCP with offloads off, UDP 64 B; interleaved rotated rounds, medians and ratios,
 # and bpf_stats. Run as root. Options pass through: --rounds N --seconds S --prefix ms-xyz- --workloads 1,2,3
 # --compare OLD.bpf.o[,B.o] (other builds, armed, in the same rounds) --configs 1,3,6 (a subset, numbered as listed)
+# --ring (adds the look-back ring, the agent's default, alone and with a run armed)
 # --pin (iperf3 client on CPU 0, server on CPU 1) --no-bpf-stats (as a running agent: no per-invocation timing)
 # --floor (adds the clock-plus-one-lookup fixture as a fifth configuration: what any per-flow design costs live).
 set -euo pipefail

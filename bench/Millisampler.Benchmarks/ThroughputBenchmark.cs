@@ -30,6 +30,10 @@ public static class ThroughputBenchmark
 
     private const string ComparePrefix = "armed, ";
 
+    private const string RingConfiguration = "ring on (the agent's default), no run";
+
+    private const string RingArmedConfiguration = "ring on + armed, 1 ms bins";
+
     /// <summary>Other builds' object images by configuration name (--compare A.o,B.o).</summary>
     private static readonly Dictionary<string, byte[]> CompareImages = [];
 
@@ -86,6 +90,13 @@ public static class ThroughputBenchmark
             Configurations = [.. Configurations, FloorConfiguration];
         }
 
+        // --ring adds the sampler as a long-running agent runs it: the look-back ring on (Agent:Lookback, on by
+        // default), alone and with a run armed.
+        if (args.Contains("--ring"))
+        {
+            Configurations = [.. Configurations, RingConfiguration, RingArmedConfiguration];
+        }
+
         // --compare A.o[,B.o] adds other builds of the sampler (an older commit's bpf/out/millisampler.bpf.o), each
         // armed like this build's in the same rounds, so a change to the kernel path is judged live, phase beside phase.
         string comparePaths = ArgString(args, "--compare", "");
@@ -106,7 +117,8 @@ public static class ThroughputBenchmark
         }
 
         // --configs 1,3,5 keeps only those configurations (numbered as listed: 1 nothing attached, 2 disarmed,
-        // 3 armed, 4 tcpdump, then --floor and each --compare object in that order); the first kept is the ratios' base.
+        // 3 armed, 4 tcpdump, then --floor, --ring's two and each --compare object in that order); the first kept is the
+        // ratios' base.
         string keep = ArgString(args, "--configs", "all");
         if (keep != "all")
         {
@@ -237,14 +249,20 @@ public static class ThroughputBenchmark
             }
 
             bool other = CompareImages.TryGetValue(config, out var otherImage);
-            if (config is "attached, disarmed" or "armed, 1 ms bins" || other)
+            bool ring = config is RingConfiguration or RingArmedConfiguration;
+            if (config is "attached, disarmed" or "armed, 1 ms bins" || other || ring)
             {
-                var load = new SamplerLoadOptions { MaxBins = (uint)(seconds * 1000 + 3000), ObjectImage = otherImage };
+                var load = new SamplerLoadOptions
+                {
+                    MaxBins = (uint)(seconds * 1000 + 3000),
+                    ObjectImage = otherImage,
+                    Lookback = ring ? new LookbackRingOptions() : null,
+                };
                 var opts = new KernelSamplerOptions { Interfaces = ["eth0"], Load = load };
                 rx = NetNs.Run(names[1], () => KernelSampler.Open(opts, new HostClock()));
                 tx = NetNs.Run(names[0], () => KernelSampler.Open(opts, new HostClock()));
                 statsFd = _bpfStats ? LibBpf.EnableStats(LibBpf.StatsRunTime) : -1;
-                if (config == "armed, 1 ms bins" || other)
+                if (config is "armed, 1 ms bins" or RingArmedConfiguration || other)
                 {
                     long start = new HostClock().NowTaiNs();
                     rx.Arm(start, 1_000_000, rx.MaxBins);
@@ -445,7 +463,7 @@ public static class ThroughputBenchmark
         Console.WriteLine();
         Console.WriteLine("| state | " + string.Join(" | ", workloads.Select(w => w.Name)) + " |");
         Console.WriteLine("|---|" + string.Concat(workloads.Select(_ => "---|")));
-        foreach (var config in Configurations.Where(c => c is "attached, disarmed" or "armed, 1 ms bins" or FloorConfiguration || CompareImages.ContainsKey(c)))
+        foreach (var config in Configurations.Where(c => c is "attached, disarmed" or "armed, 1 ms bins" or FloorConfiguration or RingConfiguration or RingArmedConfiguration || CompareImages.ContainsKey(c)))
         {
             var cells = workloads.Select(w =>
             {
