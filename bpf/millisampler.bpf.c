@@ -792,18 +792,8 @@ static __always_inline int ms_handle(struct __sk_buff *skb, bool ingress, bool t
 	__u32 segs = skb->gso_size ? (skb->gso_segs ? skb->gso_segs : 1) : 1;
 	__u64 len = skb->len;
 
-	if (MS_STAGES == 1) {
-		if (ingress) {
-			MS_ADD(b, r, in_bytes, len);
-			MS_ADD(b, r, in_packets, segs);
-		} else {
-			MS_ADD(b, r, out_bytes, len);
-			MS_ADD(b, r, out_packets, segs);
-		}
-		return MS_CONTINUE;
-	}
 	struct ms_pkt p;
-	bool parsed = ms_parse(skb, ingress, &p) == MS_PARSED;
+	bool parsed = MS_STAGES > 1 && ms_parse(skb, ingress, &p) == MS_PARSED;
 
 	if (segs > 1 && parsed)
 		len += (__u64)(segs - 1) * p.hdr_len;
@@ -815,7 +805,7 @@ static __always_inline int ms_handle(struct __sk_buff *skb, bool ingress, bool t
 		MS_ADD(b, r, out_bytes, len);
 		MS_ADD(b, r, out_packets, segs);
 	}
-	if (!parsed)
+	if (!parsed) /* stage 1 stops here */
 		return MS_CONTINUE;
 	if (ingress && p.ce)
 		MS_ADD(b, r, in_ce_bytes, len);
