@@ -304,8 +304,8 @@ public static class ThroughputBenchmark
                     (after.Item2.RunNs - before.Item2.RunNs) / (double)Math.Max(1, outRuns),
                     ns / (wall * Environment.ProcessorCount * 1e9));
             }
-            double units = Units(r.StdOut, w);
-            return (Parse(r.StdOut, w), bpf, units > 0 ? busy * 1e9 / units : double.NaN);
+            var (rate, units) = Received(r.StdOut, w);
+            return (rate, bpf, units > 0 ? busy * 1e9 / units : double.NaN);
         }
         finally
         {
@@ -329,31 +329,22 @@ public static class ThroughputBenchmark
         }
     }
 
-    /// <summary>Received Gbit/s (TCP) or received Mpps (UDP) from iperf3's JSON.</summary>
-    private static double Parse(string json, Workload w)
+    /// <summary>
+    /// From iperf3's JSON: the rate received, Gbit/s (TCP) or Mpps (UDP), and what was received, bytes (TCP) or
+    /// datagrams (UDP).
+    /// </summary>
+    private static (double Rate, double Units) Received(string json, Workload w)
     {
         using var doc = JsonDocument.Parse(json);
         var end = doc.RootElement.GetProperty("end");
         if (!w.Udp)
         {
-            return end.GetProperty("sum_received").GetProperty("bits_per_second").GetDouble() / 1e9;
+            var received = end.GetProperty("sum_received");
+            return (received.GetProperty("bits_per_second").GetDouble() / 1e9, received.GetProperty("bytes").GetDouble());
         }
         var sum = end.GetProperty("sum");
         double packets = sum.GetProperty("packets").GetDouble() - sum.GetProperty("lost_packets").GetDouble();
-        return packets / sum.GetProperty("seconds").GetDouble() / 1e6;
-    }
-
-    /// <summary>Bytes (TCP) or datagrams (UDP) received, from iperf3's JSON.</summary>
-    private static double Units(string json, Workload w)
-    {
-        using var doc = JsonDocument.Parse(json);
-        var end = doc.RootElement.GetProperty("end");
-        if (!w.Udp)
-        {
-            return end.GetProperty("sum_received").GetProperty("bytes").GetDouble();
-        }
-        var sum = end.GetProperty("sum");
-        return sum.GetProperty("packets").GetDouble() - sum.GetProperty("lost_packets").GetDouble();
+        return (packets / sum.GetProperty("seconds").GetDouble() / 1e6, packets);
     }
 
     /// <summary>
