@@ -124,7 +124,6 @@ public static class RackAnalyzer
             {
                 ArrayPool<long>.Shared.Return(order);
             }
-
         }
     }
 
@@ -334,7 +333,6 @@ public static class RackAnalyzer
         /// Per bin, the part's bursts starting in it; then (<see cref="PlaceBursts"/>) the result index of the next.
         /// </summary>
         public int[] Places { get; }
-
 
         /// <summary>(event, host) memberships of the part's hosts, each host's in ascending event order.</summary>
         public PairBuffer Pairs { get; } = new();
